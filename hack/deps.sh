@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Installs with apt-get whatever building, testing and the demo need and is
+# missing. Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+pkgs=(
+	build-essential pkg-config
+	libmnl-dev libnftnl-dev libcjson-dev libcmocka-dev
+	iproute2 nftables iptables jq iputils-ping util-linux procps
+	# the reference plugins, only for side-by-side tests and benchmarks
+	containernetworking-plugins
+	${CNIP_EXTRA_PKGS:-}
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	[ -n "$p" ] || continue
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
