@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Sourced by tests/e2e/*.sh. `e2e_node "$@"` re-executes the test inside a
+# throwaway node: private network and mount namespace, tmpfs on /run/netns,
+# /var/lib/cni, /run/cni, /etc/cni/net.d, /opt (with private copies of the
+# plugins in /opt/cni/bin) and /dev/shm, an uplink to an "outside" netns, and
+# a temp dir $W for the clients' storage and state. Cleanup runs on any exit:
+# registered hooks first (stop containers and daemons by PID), then any
+# process still running from $W, then $W itself.
+# Plugins: ours from $CNIP_BIN (bridge, ptp, host-local, loopback) over the
+# reference ones from $REF_BIN (portmap, firewall, tuning, and any of ours
+# not built yet: the test says which it used).
+set -euo pipefail
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+REF_BIN=${REF_BIN:-/usr/lib/cni}
+OUR_PLUGINS="bridge ptp host-local loopback"
+# The uplink between the node and the outside netns (TEST-NET-2, private to
+# these namespaces).
+NODE_UP_IP=198.51.100.1
+OUT_IP=198.51.100.2
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "--- $*"; }
+pass() { echo "ok: $*"; }
+
+E2E_CLEANUPS=()
+on_exit() { E2E_CLEANUPS+=("$1"); }
+
+e2e_cleanup() {
+	local rc=$? i pid
+	trap - EXIT
+	set +e
+	for ((i = ${#E2E_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${E2E_CLEANUPS[i]}" >/dev/null 2>&1
+	done
+	# Anything still running from our temp dir (conmon, shims) was started
+	# by this test: stop it by PID.
+	if [ -n "${W:-}" ]; then
+		for pid in $(e2e_pids_using "$W"); do kill -KILL "$pid" 2>/dev/null; done
+		rm -rf "$W"
+	fi
+	exit "$rc"
+}
+
+# e2e_pids_using STRING: PIDs whose command line mentions STRING.
+e2e_pids_using() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" != "$$" ] || continue
+		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$1"; then
+			echo "${p#/proc/}"
+		fi
+	done
+}
+
+e2e_node() {
+	if [ "${E2E_IN_NODE:-}" != 1 ]; then
+		[ "$(id -u)" -eq 0 ] || skip "needs root"
+		exec unshare --net --mount --propagation private -- \
+			env E2E_IN_NODE=1 bash "$0" "$@"
+	fi
+	local d p
+	for d in /run/netns /var/lib/cni /run/cni /etc/cni/net.d /opt /dev/shm; do
+		mkdir -p "$d"
+		mount -t tmpfs -o mode=0755 e2e "$d"
+	done
+	chmod 1777 /dev/shm
+	mkdir -p /tmp/cnip
+	W=$(mktemp -d /tmp/cnip/e2e.XXXXXX)
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	ip link set lo up
+
+	mkdir -p /opt/cni/bin
+	cp -a "$REF_BIN"/. /opt/cni/bin/
+	E2E_OURS=()
+	for p in $OUR_PLUGINS; do
+		if [ -n "${CNIP_BIN:-}" ] && [ -x "$CNIP_BIN/$p" ]; then
+			cp "$CNIP_BIN/$p" /opt/cni/bin/"$p"
+			E2E_OURS+=("$p")
+		fi
+	done
+	note "plugins in /opt/cni/bin: ours: ${E2E_OURS[*]:-none}; the rest from $REF_BIN"
+
+	# Outside world: a netns reached through the node's uplink.
+	ip netns add e2eout
+	ip link add e2eup type veth peer name eth0 netns e2eout
+	ip addr add "$NODE_UP_IP/24" dev e2eup
+	ip link set e2eup up
+	ip -n e2eout addr add "$OUT_IP/24" dev eth0
+	ip -n e2eout link set eth0 up
+	ip -n e2eout link set lo up
+	# Count what reaches the outside by source: pods' own addresses must
+	# never show up there, only the node's (masquerade).
+	ip netns exec e2eout nft -f - <<-EOF
+		table inet e2e {
+			chain input {
+				type filter hook input priority 0;
+				ip saddr $NODE_UP_IP counter comment "from-node"
+				ip saddr != $NODE_UP_IP counter comment "from-other"
+			}
+		}
+	EOF
+	sysctl -qw net.ipv4.ip_forward=1
+}
+
+# out_counter NAME: packets counted in the outside netns (from-node|from-other).
+out_counter() {
+	ip netns exec e2eout nft -j list table inet e2e |
+		jq --arg c "$1" '[.nftables[] | select(.rule.comment == $c) | .rule.expr[] | select(.counter) | .counter.packets] | add // 0'
+}
+
+out_counters_reset() { ip netns exec e2eout nft reset counters table inet e2e >/dev/null; }
+
+# busybox_rootfs DIR: a minimal rootfs with busybox-static and its applets.
+busybox_rootfs() {
+	local dir=$1 a
+	[ -x /bin/busybox ] || fail "busybox-static missing"
+	mkdir -p "$dir"/{bin,etc,proc,sys,dev,tmp,www,root}
+	cp /bin/busybox "$dir/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ -e "$dir/bin/$a" ] || ln -s busybox "$dir/bin/$a"
+	done
+	echo "root:x:0:0:root:/root:/bin/sh" >"$dir/etc/passwd"
+	echo "root:x:0:" >"$dir/etc/group"
+	echo "hello from e2e" >"$dir/www/index.html"
+}
+
+# wait_for SECONDS CMD...: retries CMD every 0.2 s.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# leftovers NET SUBNET_PREFIX: prints leases, links and nft rules that a
+# removed container could have left (empty when clean).
+leftovers() {
+	local net=$1 pfx=$2
+	find "/var/lib/cni/networks/$net" -maxdepth 1 -type f \
+		! -name lock ! -name 'last_reserved_ip.*' -printf 'lease %f\n' 2>/dev/null || true
+	ls /var/lib/cni/results 2>/dev/null | sed 's/^/cache /' || true
+	ip -j link show type veth | jq -r '.[] | select(.ifname != "e2eup") | "link \(.ifname)"'
+	nft -j list ruleset | jq -r --arg p "$pfx" '.nftables[] | select(.rule) | .rule
+		| select((tojson | contains($p)) or ((.comment // "") | test("[0-9a-f]{12}"))
+			or (.chain | test("^CNI-(DN-)?[0-9a-f]{16}")))
+		| "rule \(.family) \(.table) \(.chain): \(.expr | tojson | .[0:160])"'
+}
