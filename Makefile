@@ -47,7 +47,7 @@ $(1)/libcnip.a: $$(PKG_SRCS:%.c=$(1)/obj/%.o)
 	@$$(if $$(Q),echo "  AR      $$@")
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 
-$(1)/bin/%: $(1)/libcnip.a $$$$(patsubst %.c,$(1)/obj/%.o,$$$$(wildcard plugins/$$$$*/*.c))
+$(1)/bin/%: $(1)/libcnip.a $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(wildcard plugins/$$$$*/*.c)))
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(CC) $(3) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(1)/libcnip.a $$(LIBS)

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cni/ipam.h"
+#include "cni/json.h"
+#include "cni/skel.h"
+
+extern char **environ;
+
+#define OUT_MAX (4u << 20)
+
+/* Finds name in the ':'-separated dirs: a regular, executable file. */
+static int find_in_path(const char *name, const char *dirs, char **out, struct cni_err *err)
+{
+	const char *p = dirs ? dirs : "";
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
+				   "invalid IPAM plugin type \"%s\": must be a plain file name", name);
+	while (*p) {
+		size_t n = strcspn(p, ":");
+		char *path;
+		struct stat st;
+
+		if (n && asprintf(&path, "%.*s/%s", (int)n, p, name) >= 0) {
+			if (!stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK)) {
+				*out = path;
+				return 0;
+			}
+			free(path);
+		}
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return cni_err_set(err, CNI_ERR_CONFIG, -ENOENT,
+			   "failed to find IPAM plugin \"%s\" in CNI_PATH \"%s\"", name, dirs ? dirs : "");
+}
+
+/* Our environment with CNI_COMMAND replaced. */
+static char **make_env(const char *command)
+{
+	size_t n = 0, i, j = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "CNI_COMMAND=", 12))
+			env[j++] = environ[i];
+	if (asprintf(&env[j], "CNI_COMMAND=%s", command) < 0) {
+		free(env);
+		return NULL;
+	}
+	return env;
+}
+
+static void free_env(char **env)
+{
+	size_t i;
+
+	if (!env)
+		return;
+	for (i = 0; env[i]; i++)
+		if (!strncmp(env[i], "CNI_COMMAND=", 12))
+			free(env[i]);
+	free(env);
+}
+
+/*
+ * Feeds in to the child's stdin and collects its stdout at the same time, so
+ * neither side can block on a full pipe.
+ */
+static int pump(int in_fd, const char *in, size_t in_len, int out_fd, char **out, size_t *out_len)
+{
+	size_t cap = 4096, n = 0, off = 0;
+	char *buf = malloc(cap + 1), *p;
+	struct pollfd pfd[2];
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (!in_len) {
+		close(in_fd);
+		in_fd = -1;
+	}
+	while (out_fd >= 0) {
+		int nfds = 0, i;
+
+		if (in_fd >= 0)
+			pfd[nfds++] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
+		pfd[nfds++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
+		if (poll(pfd, nfds, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		for (i = 0; i < nfds; i++) {
+			ssize_t r;
+
+			if (!pfd[i].revents)
+				continue;
+			if (pfd[i].fd == in_fd) {
+				r = write(in_fd, in + off, in_len - off);
+				if (r < 0 && errno != EAGAIN && errno != EINTR)
+					off = in_len; /* the child stopped reading; it will say why */
+				else if (r > 0)
+					off += (size_t)r;
+				if (off == in_len) {
+					close(in_fd);
+					in_fd = -1;
+				}
+				continue;
+			}
+			if (n == cap) {
+				if (cap >= OUT_MAX) {
+					ret = -EFBIG;
+					goto out;
+				}
+				cap *= 2;
+				p = realloc(buf, cap + 1);
+				if (!p) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				buf = p;
+			}
+			r = read(out_fd, buf + n, cap - n);
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (r <= 0) {
+				out_fd = -1;
+				break;
+			}
+			n += (size_t)r;
+		}
+	}
+out:
+	if (in_fd >= 0)
+		close(in_fd);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*out_len = n;
+	return 0;
+}
+
+/* The child's error JSON becomes ours, keeping its code and message. */
+static int child_error(const char *type, const char *command, const char *out, size_t len, int status,
+		       struct cni_err *err)
+{
+	struct cni_json *j = NULL;
+	long long code = 0;
+	const char *msg = NULL, *details = NULL;
+
+	if (len && cni_json_parse(out, len, &j, NULL) == 0 &&
+	    cni_json_get_int(j, "code", 1, 0x7fffffff, &code, NULL) == 0 && code &&
+	    cni_json_get_str(j, "msg", &msg, NULL) == 0 &&
+	    cni_json_get_str(j, "details", &details, NULL) == 0) {
+		if (!cni_err_is_set(err)) {
+			cni_err_set(err, (int)code, 0, "%s", msg ? msg : "");
+			if (details && *details)
+				cni_err_details(err, "%s", details);
+		}
+	} else if (WIFEXITED(status)) {
+		cni_err_set(err, CNI_ERR_IPAM, 0, "IPAM plugin \"%s\" %s exited with status %d and %s",
+			    type, command, WEXITSTATUS(status), len ? "no error JSON" : "no output");
+	} else {
+		cni_err_set(err, CNI_ERR_IPAM, 0, "IPAM plugin \"%s\" %s was killed by signal %d",
+			    type, command, WTERMSIG(status));
+	}
+	cni_json_free(j);
+	return -EIO;
+}
+
+int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result **out,
+	      struct cni_err *err)
+{
+	const char *type = ctx->conf->ipam_type;
+	int in_pipe[2] = { -1, -1 }, out_pipe[2] = { -1, -1 };
+	posix_spawn_file_actions_t fa;
+	bool fa_init = false;
+	char *path = NULL, *output = NULL, **env = NULL;
+	size_t out_len = 0;
+	pid_t pid = -1;
+	int ret, status = 0;
+
+	if (!type) {
+		if (out && !(*out = cni_result_new()))
+			return cni_err_set(err, CNI_ERR_IO, -ENOMEM, "IPAM");
+		return 0;
+	}
+	ret = find_in_path(type, ctx->path, &path, err);
+	if (ret < 0)
+		return ret;
+	env = make_env(command);
+	if (!env || pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0) {
+		ret = cni_err_set(err, CNI_ERR_IO, env ? -errno : -ENOMEM, "starting IPAM plugin \"%s\"", type);
+		goto out;
+	}
+	ret = -posix_spawn_file_actions_init(&fa);
+	fa_init = !ret;
+	if (!ret)
+		ret = -posix_spawn_file_actions_adddup2(&fa, in_pipe[0], STDIN_FILENO);
+	if (!ret)
+		ret = -posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
+	if (!ret) {
+		char *argv[] = { path, NULL };
+
+		ret = -posix_spawn(&pid, path, &fa, NULL, argv, env);
+	}
+	if (ret < 0) {
+		pid = -1;
+		cni_err_set(err, CNI_ERR_IO, ret, "starting IPAM plugin \"%s\"", path);
+		goto out;
+	}
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	in_pipe[0] = out_pipe[1] = -1;
+	/* A child that exits early must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	ret = pump(in_pipe[1], ctx->conf->raw, ctx->conf->raw_len, out_pipe[0], &output, &out_len);
+	in_pipe[1] = -1;
+	if (ret < 0) {
+		kill(pid, SIGKILL);
+		cni_err_set(err, CNI_ERR_IO, ret, "reading from IPAM plugin \"%s\"", type);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	pid = -1;
+	if (ret < 0)
+		goto out;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		ret = child_error(type, command, output, out_len, status, err);
+		goto out;
+	}
+	if (out) {
+		struct cni_err perr = { 0 };
+
+		ret = cni_result_parse(output, out_len, out, &perr);
+		if (ret < 0)
+			cni_err_set(err, perr.code, ret, "IPAM plugin \"%s\" returned an invalid result (%s)",
+				    type, perr.msg);
+	}
+out:
+	if (fa_init)
+		posix_spawn_file_actions_destroy(&fa);
+	if (in_pipe[0] >= 0)
+		close(in_pipe[0]);
+	if (in_pipe[1] >= 0)
+		close(in_pipe[1]);
+	if (out_pipe[0] >= 0)
+		close(out_pipe[0]);
+	if (out_pipe[1] >= 0)
+		close(out_pipe[1]);
+	free_env(env);
+	free(output);
+	free(path);
+	return ret;
+}
+
+int ipam_add(struct cni_ctx *ctx, struct cni_result **out)
+{
+	return ipam_exec(ctx, "ADD", out, &ctx->err);
+}
+
+int ipam_del(struct cni_ctx *ctx)
+{
+	return ipam_exec(ctx, "DEL", NULL, &ctx->err);
+}
+
+int ipam_check(struct cni_ctx *ctx)
+{
+	return ipam_exec(ctx, "CHECK", NULL, &ctx->err);
+}
+
+int ipam_status(struct cni_ctx *ctx)
+{
+	return ipam_exec(ctx, "STATUS", NULL, &ctx->err);
+}
+
+int ipam_gc(struct cni_ctx *ctx)
+{
+	return ipam_exec(ctx, "GC", NULL, &ctx->err);
+}
