@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cni/sysctl.h"
+
+#define SYSCTL_VALUE_MAX 4096
+
+/* /proc/sys/net follows setns(); the same knobs under /sys do not. */
+static int sysctl_path(const char *path, char *out, size_t len, struct cni_err *err)
+{
+	const char *p;
+	int n;
+
+	if (!path || strncmp(path, "net/", 4) != 0)
+		return cni_err_set(err, CNI_ERR_IO, -EINVAL, "sysctl %s: not under net/",
+				   path ? path : "(null)");
+	for (p = path; p; p = strchr(p, '/')) {
+		if (*p == '/')
+			p++;
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+			return cni_err_set(err, CNI_ERR_IO, -EINVAL, "sysctl %s: \"..\" in the path",
+					   path);
+	}
+	n = snprintf(out, len, "/proc/sys/%s", path);
+	if (n < 0 || (size_t)n >= len)
+		return cni_err_set(err, CNI_ERR_IO, -ENAMETOOLONG, "sysctl %.64s...", path);
+	return 0;
+}
+
+/* Reads at most len - 1 bytes, NUL-terminated, trailing newline dropped. */
+static int read_value(const char *file, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n >= len)
+		ret = -EOVERFLOW;
+	close(fd);
+	if (ret < 0)
+		return ret;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+int sysctl_read(const char *path, char *buf, size_t len, struct cni_err *err)
+{
+	char file[4096], val[SYSCTL_VALUE_MAX];
+	int ret;
+
+	ret = sysctl_path(path, file, sizeof(file), err);
+	if (ret < 0)
+		return ret;
+	ret = read_value(file, val, sizeof(val));
+	if (ret == 0 && strlen(val) >= len)
+		ret = -EOVERFLOW;
+	if (ret < 0)
+		return cni_err_set(err, CNI_ERR_IO, ret, "reading sysctl %s", path);
+	strcpy(buf, val);
+	return 0;
+}
+
+int sysctl_write(const char *path, const char *value, struct cni_err *err)
+{
+	char file[4096], cur[SYSCTL_VALUE_MAX];
+	size_t len = value ? strlen(value) : 0;
+	int fd = -1, ret;
+	ssize_t n;
+
+	ret = sysctl_path(path, file, sizeof(file), err);
+	if (ret < 0)
+		return ret;
+	if (!value || len == 0 || len >= SYSCTL_VALUE_MAX)
+		return cni_err_set(err, CNI_ERR_IO, -EINVAL, "writing sysctl %s: bad value", path);
+	/* Reading first also tells a missing knob (-ENOENT) apart from a refused write. */
+	ret = read_value(file, cur, sizeof(cur));
+	if (ret < 0)
+		goto out;
+	if (!strcmp(cur, value))
+		goto out;
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = write(fd, value, len);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != len)
+		ret = -EIO;
+out:
+	if (fd >= 0 && close(fd) < 0 && ret == 0)
+		ret = -errno;
+	if (ret < 0)
+		return cni_err_set(err, CNI_ERR_IO, ret, "writing %s to sysctl %s", value, path);
+	return 0;
+}
