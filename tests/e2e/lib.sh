@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Sourced by tests/e2e/*.sh. `e2e_node "$@"` re-executes the test inside a
 # throwaway node: private network and mount namespace, tmpfs on /run/netns,
@@ -10,6 +11,7 @@
 # reference ones from $REF_BIN (portmap, firewall, tuning, and any of ours
 # not built yet: the test says which it used).
 set -euo pipefail
+export E2E_TOP
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 REF_BIN=${REF_BIN:-/usr/lib/cni}
 OUR_PLUGINS="bridge ptp host-local loopback"
@@ -142,7 +144,7 @@ leftovers() {
 	local net=$1 pfx=$2
 	find "/var/lib/cni/networks/$net" -maxdepth 1 -type f \
 		! -name lock ! -name 'last_reserved_ip.*' -printf 'lease %f\n' 2>/dev/null || true
-	ls /var/lib/cni/results 2>/dev/null | sed 's/^/cache /' || true
+	find /var/lib/cni/results -mindepth 1 -maxdepth 1 -printf 'cache %f\n' 2>/dev/null || true
 	ip -j link show type veth | jq -r '.[] | select(.ifname != "e2eup") | "link \(.ifname)"'
 	nft -j list ruleset | jq -r --arg p "$pfx" '.nftables[] | select(.rule) | .rule
 		| select((tojson | contains($p)) or ((.comment // "") | test("[0-9a-f]{12}"))

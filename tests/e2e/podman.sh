@@ -73,8 +73,9 @@ pass "container to container: e2ec2 pings e2ec1"
 
 out_counters_reset
 pm exec e2ec1 ping -c 2 -W 2 "$OUT_IP" >/dev/null || fail "e2ec1 cannot reach the outside ($OUT_IP)"
-[ "$(out_counter from-node)" -ge 2 ] && [ "$(out_counter from-other)" -eq 0 ] ||
+if [ "$(out_counter from-node)" -lt 2 ] || [ "$(out_counter from-other)" -ne 0 ]; then
 	fail "outside saw $(out_counter from-node) packets from the node, $(out_counter from-other) from others: not masqueraded"
+fi
 pass "container to outside: masqueraded to the node address $NODE_UP_IP"
 
 wait_for 10 timeout 5 busybox wget -q -O /dev/null "http://$NODE_UP_IP:8080/" || true
