@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cni/json.h"
 
@@ -11,17 +12,19 @@
 
 const struct cni_json *cni_json_get(const struct cni_json *obj, const char *key)
 {
-	const cJSON *it;
+	const cJSON *it, *found = NULL;
 
 	if (!obj || !cJSON_IsObject(J(obj)))
 		return NULL;
-	/* Go's decoder prefers an exact match, then takes any case. */
-	it = cJSON_GetObjectItemCaseSensitive(J(obj), key);
-	if (!it)
-		it = cJSON_GetObjectItem(J(obj), key);
-	if (!it || cJSON_IsNull(it))
-		return NULL;
-	return (const struct cni_json *)it;
+	/*
+	 * Go's decoder assigns every key that matches a field, exactly or in
+	 * another case, in document order: the last one wins. A null leaves
+	 * the earlier value in place.
+	 */
+	cJSON_ArrayForEach(it, J(obj))
+		if (it->string && !strcasecmp(it->string, key) && !cJSON_IsNull(it))
+			found = it;
+	return (const struct cni_json *)found;
 }
 
 bool cni_json_is_object(const struct cni_json *j)

@@ -609,7 +609,7 @@ static cJSON *format_current(const struct cni_result *r, const char *version, st
 {
 	bool with_family = cni_version_cmp(version, "1.0.0") < 0;
 	bool v11 = cni_version_cmp(version, "1.1.0") >= 0;
-	cJSON *root = cJSON_CreateObject(), *arr, *o;
+	cJSON *root = cJSON_CreateObject(), *arr = NULL, *o;
 	char buf[CNI_PREFIX_STRLEN];
 	size_t i;
 

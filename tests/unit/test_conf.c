@@ -61,7 +61,7 @@ static void test_basic(void **state)
 	cni_conf_free(NULL);
 }
 
-/* Go's decoder matches keys case-insensitively, preferring an exact match:
+/* Go's decoder matches keys case-insensitively and the last match wins:
  * containerd's CRI really sends "HostPort", podman "hostPort". */
 static void test_case_insensitive(void **state)
 {
@@ -75,11 +75,12 @@ static void test_case_insensitive(void **state)
 	assert_string_equal(c->name, "n");
 	assert_string_equal(c->ipam_type, "host-local");
 	assert_int_equal(cni_json_get_bool(c->root, "ipMasq", &masq, NULL), 0);
-	assert_true(masq);
+	assert_false(masq);
 	assert_int_equal(cni_json_get_int(c->root, "HostPort", 0, 65535, &port, NULL), 0);
 	assert_int_equal(port, 2);
-	assert_int_equal(cni_json_get_int(c->root, "hostPort", 0, 65535, &port, NULL), 0);
-	assert_int_equal(port, 1);
+	port = 0;
+	assert_int_equal(cni_json_get_int(c->root, "hostport", 0, 65535, &port, NULL), 0);
+	assert_int_equal(port, 2);
 	/* null reads as absent: the default stays. */
 	assert_int_equal(cni_json_get_int(c->root, "mtu", 0, 65535, &mtu, NULL), 0);
 	assert_int_equal(mtu, 7);
