@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Builders for the masquerade rules and the names they live under, plus the
+ * small readers (expression text, comment) used to compare what the kernel
+ * holds with what we would build.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "cni/hash.h"
+#include "nft-int.h"
+
+static int hash_join(const char *a, const char *sep, const char *b, char *out, size_t nhex)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", a, sep, b) < 0)
+		return -ENOMEM;
+	cni_sha512_hex(s, strlen(s), out, nhex);
+	free(s);
+	return 0;
+}
+
+int nft_masq_chain_name(const char *network, const char *ifname, const char *cid,
+			char out[NFT_MASQ_NAMELEN])
+{
+	char h[NFT_MASQ_HASH + 1];
+	int ret;
+
+	cni_sha512_hex(network, strlen(network), out, NFT_MASQ_HASH);
+	ret = hash_join(ifname, ":", cid, h, NFT_MASQ_HASH);
+	if (ret < 0)
+		return ret;
+	out[NFT_MASQ_HASH] = '-';
+	memcpy(out + NFT_MASQ_HASH + 1, h, NFT_MASQ_HASH + 1);
+	return 0;
+}
+
+int nft_masq_ipt_chain_name(const char *network, const char *cid, char out[29])
+{
+	memcpy(out, "CNI-", 4);
+	return hash_join(network, "", cid, out + 4, 24);
+}
+
+static bool put(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (!e)
+		return false;
+	nftnl_rule_add_expr(r, e);
+	return true;
+}
+
+static struct nftnl_expr *e_nfproto(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_cmp(enum nft_cmp_ops op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_payload(uint32_t offset, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_mask(const uint8_t *mask, uint32_t len)
+{
+	static const uint8_t zero[16];
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_verdict(int verdict)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_vmap(const char *set)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		/* The kernel reports flags 0 back; say it so built and dumped rules compare equal. */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+	}
+	return e;
+}
+
+static struct nftnl_rule *rule_new(const char *chain, const char *comment)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_udata_buf *u;
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_MASQ_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	if (!comment)
+		return r;
+	u = nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 16);
+	if (!u || !nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment)) {
+		nftnl_udata_buf_free(u);
+		nftnl_rule_free(r);
+		return NULL;
+	}
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+	return r;
+}
+
+/* Offsets of saddr/daddr in the IPv4 and IPv6 headers. */
+struct fam {
+	uint8_t nfproto;
+	uint32_t alen, saddr, daddr;
+};
+
+static struct fam fam_of(int family)
+{
+	if (family == AF_INET)
+		return (struct fam){ NFPROTO_IPV4, 4, 12, 16 };
+	return (struct fam){ NFPROTO_IPV6, 16, 8, 24 };
+}
+
+/*
+ * meta nfproto X  ip saddr POD  ip daddr != NET/LEN  masquerade
+ * The nfproto test is not redundant with the vmap that led here: one chain
+ * holds the rules of both families, and an IPv4 rule must never read an
+ * IPv6 header. The comment keeps the prefix, so DEL without addresses can
+ * find the map elements that point at this chain.
+ */
+struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix *ip)
+{
+	struct fam f = fam_of(ip->ip.family);
+	struct cni_prefix net = cni_prefix_network(ip);
+	char comment[CNI_PREFIX_STRLEN];
+	uint8_t mask[16] = { 0 };
+	struct nftnl_rule *r;
+	unsigned int i;
+
+	for (i = 0; i < ip->len; i++)
+		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	r = rule_new(chain, cni_prefix_format(ip, comment));
+	if (!r)
+		return NULL;
+	if (put(r, e_nfproto()) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
+	    put(r, e_payload(f.saddr, f.alen)) && put(r, e_cmp(NFT_CMP_EQ, ip->ip.a, f.alen)) &&
+	    put(r, e_payload(f.daddr, f.alen)) && put(r, e_mask(mask, f.alen)) &&
+	    put(r, e_cmp(NFT_CMP_NEQ, net.ip.a, f.alen)) && put(r, nftnl_expr_alloc("masq")))
+		return r;
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+/* ip daddr 224.0.0.0/4 return; ip6 daddr ff00::/8 return (one byte decides). */
+struct nftnl_rule *nft_masq_rule_multicast(int family)
+{
+	struct fam f = fam_of(family);
+	static const uint8_t mask4[4] = { 0xf0 }, mc4[4] = { 0xe0 }, mc6 = 0xff;
+	struct nftnl_rule *r = rule_new(NFT_MASQ_CHAIN, NULL);
+	bool ok;
+
+	if (!r)
+		return NULL;
+	ok = put(r, e_nfproto()) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1));
+	if (ok && family == AF_INET)
+		ok = put(r, e_payload(f.daddr, 4)) && put(r, e_mask(mask4, 4)) &&
+		     put(r, e_cmp(NFT_CMP_EQ, mc4, 4));
+	else if (ok)
+		ok = put(r, e_payload(f.daddr, 1)) && put(r, e_cmp(NFT_CMP_EQ, &mc6, 1));
+	if (ok && put(r, e_verdict(NFT_RETURN)))
+		return r;
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+/* ip saddr vmap @masq_ip4 (ip6 ... @masq_ip6): one hash lookup per packet, whatever the pod count. */
+struct nftnl_rule *nft_masq_rule_dispatch(int family)
+{
+	struct fam f = fam_of(family);
+	struct nftnl_rule *r = rule_new(NFT_MASQ_CHAIN, NULL);
+
+	if (!r)
+		return NULL;
+	if (put(r, e_nfproto()) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
+	    put(r, e_payload(f.saddr, f.alen)) &&
+	    put(r, e_vmap(family == AF_INET ? NFT_MASQ_MAP4 : NFT_MASQ_MAP6)))
+		return r;
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+int nft_rule_expr_text(const struct nftnl_rule *r, char *buf, size_t size)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+	size_t off = 0;
+	int ret = 0;
+
+	if (!it)
+		return -ENOMEM;
+	buf[0] = '\0';
+	while ((e = nftnl_expr_iter_next(it))) {
+		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+		int n = snprintf(buf + off, size - off, "%s ", name ? name : "?");
+
+		if (n < 0 || (size_t)n >= size - off) {
+			ret = -ENOSPC;
+			break;
+		}
+		off += (size_t)n;
+		n = nftnl_expr_snprintf(buf + off, size - off, e, NFTNL_OUTPUT_DEFAULT, 0);
+		if (n < 0 || (size_t)n + 2 >= size - off) {
+			ret = -ENOSPC;
+			break;
+		}
+		off += (size_t)n;
+		buf[off++] = ';';
+		buf[off] = '\0';
+	}
+	nftnl_expr_iter_destroy(it);
+	return ret;
+}
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **out = data;
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len > 0 && v[len - 1] == '\0')
+		*out = v;
+	return 0;
+}
+
+void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t size)
+{
+	const char *c = NULL;
+	const void *ud;
+	uint32_t len = 0;
+
+	buf[0] = '\0';
+	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
+		return;
+	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	if (ud && nftnl_udata_parse(ud, len, comment_cb, &c) >= 0 && c)
+		snprintf(buf, size, "%s", c);
+}
