@@ -263,13 +263,17 @@ int nl_link_add_bridge(struct nl_sock *sk, const struct nl_bridge *b, int *ifind
 		mnl_attr_put(nlh, IFLA_ADDRESS, NL_MAC_LEN, b->mac);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	mnl_attr_put_u8(nlh, IFLA_BR_VLAN_FILTERING, b->vlan_filtering);
-	mnl_attr_nest_end(nlh, data);
+	/* Kernels without CONFIG_BRIDGE_VLAN_FILTERING refuse the attribute even as 0. */
+	if (b->vlan_filtering) {
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		mnl_attr_put_u8(nlh, IFLA_BR_VLAN_FILTERING, 1);
+		mnl_attr_nest_end(nlh, data);
+	}
 	mnl_attr_nest_end(nlh, info);
 	ret = nl_talk(sk, nlh, NULL, NULL);
 	if (ret < 0)
-		return nl_fail(sk, err, ret, "creating bridge %s", b->name);
+		return nl_fail(sk, err, ret, "creating bridge %s%s", b->name,
+			       b->vlan_filtering ? " with vlan_filtering" : "");
 	return link_created(sk, b->name, ifindex, err);
 }
 
