@@ -5,8 +5,8 @@
  *   chain postrouting (nat, postrouting, srcnat):
  *     ip daddr 224.0.0.0/4 return; ip6 daddr ff00::/8 return
  *     ip saddr vmap @masq_ip4; ip6 saddr vmap @masq_ip6
- *   map masq_ip4/6: pod address : goto <H(net)>-<H(ifname:cid)>
- *   chain <H(net)>-<H(ifname:cid)>, one per attachment, commented with
+ *   map masq_ip4/6: pod address : goto masq-<H(net)>-<H(ifname:cid)>
+ *   chain masq-<H(net)>-<H(ifname:cid)>, one per attachment, commented with
  *     network, ifname and container ID; one rule per pod address:
  *     ip saddr POD ip daddr != SUBNET masquerade  (comment "POD/LEN")
  *
@@ -20,7 +20,7 @@
  * only if it is ours, the batch first re-adds it pointing at our chain (no
  * EXCL): the kernel accepts that when it already points there (or is absent)
  * and refuses with EBUSY when it points elsewhere, failing the whole batch,
- * so we retry without it. ADD takes over an address owned by another (stale)
+ * so we retry without it (EEXIST on newer kernels). ADD takes over an address owned by another (stale)
  * attachment by deleting the element before adding it, after such an EBUSY.
  * Kernel 6.1 (Debian 12) has no DESTROY messages, hence these dances.
  */
@@ -642,7 +642,7 @@ int nft_masq_add(const struct nft_masq_id *id, const struct cni_prefix *ips, siz
 		if (ret == 0 || (ret != -EBUSY && ret != -EEXIST && ret != -ENOENT))
 			break;
 		/* Lost a race or met an address owned elsewhere: adjust and go again. */
-		if (TAG_KIND(tag) == TAG_ELEM && ret == -EBUSY)
+		if (TAG_KIND(tag) == TAG_ELEM && (ret == -EBUSY || ret == -EEXIST))
 			st.takeover[TAG_IDX(tag)] = true;
 		else if (TAG_KIND(tag) == TAG_TAKEOVER && ret == -ENOENT)
 			st.takeover[TAG_IDX(tag)] = false;
@@ -722,7 +722,8 @@ static int del_ours(struct nft_sock *s, const char *chain, const struct cni_pref
 		}
 		failed = SIZE_MAX;
 		ret = nft_sock_batch(s, &b, &failed, &tmp);
-		if (ret == -EBUSY && failed != SIZE_MAX && TAG_KIND(b.tag[failed]) == TAG_GUARD) {
+		if ((ret == -EBUSY || ret == -EEXIST) && failed != SIZE_MAX &&
+		    TAG_KIND(b.tag[failed]) == TAG_GUARD) {
 			struct cni_ip *ns = reallocarray(skip, nskip + 1, sizeof(*skip));
 
 			if (ns) {
@@ -731,7 +732,7 @@ static int del_ours(struct nft_sock *s, const char *chain, const struct cni_pref
 			}
 		}
 		nft_batch_release(&b);
-		if (ret == 0 || (ret != -EBUSY && ret != -ENOENT))
+		if (ret == 0 || (ret != -EBUSY && ret != -EEXIST && ret != -ENOENT))
 			break;
 	}
 	free(keys);
@@ -812,7 +813,7 @@ static int del_iptables(struct nft_sock *s, uint16_t family, const char *chain, 
  * The reference nftables backend: rules of inet cni_plugins_masquerade
  * masq_checks whose comment starts with prefix ("H(net)-H(if:cid)" for one
  * attachment, "H(net)-" for a network) and, for GC, whose attachment hash is
- * not among keep (nkeep strings of NFT_MASQ_NAMELEN - 1 chars).
+ * not among keep (nkeep chain names of ours, "masq-" + that hash).
  */
 static int del_refnft(struct nft_sock *s, const char *prefix, const char (*keep)[NFT_MASQ_NAMELEN],
 		      size_t nkeep, struct cni_err *err)
@@ -841,7 +842,7 @@ static int del_refnft(struct nft_sock *s, const char *prefix, const char (*keep)
 			if (strncmp(c, prefix, plen))
 				continue;
 			for (j = 0; j < nkeep; j++)
-				kept |= !strncmp(c, keep[j], NFT_MASQ_NAMELEN - 1);
+				kept |= !strncmp(c, keep[j] + NFT_MASQ_PFXLEN, NFT_MASQ_KEYLEN);
 			if (!kept)
 				ret = b_rule_del(&b, NFPROTO_INET, REF_TABLE, REF_CHAIN,
 						 nftnl_rule_get_u64(have.v[i], NFTNL_RULE_HANDLE));
@@ -882,8 +883,8 @@ int nft_masq_del(const struct nft_masq_id *id, const struct cni_prefix *ips, siz
 	ret = ret ? ret : r;
 	r = del_iptables(&s, NFPROTO_IPV6, ipt, err);
 	ret = ret ? ret : r;
-	/* The reference's comment starts with "H(net)-H(if:cid)", our chain's very name. */
-	r = del_refnft(&s, chain, NULL, 0, err);
+	/* The reference's comment starts with "H(net)-H(if:cid)", our chain's name after "masq-". */
+	r = del_refnft(&s, chain + NFT_MASQ_PFXLEN, NULL, 0, err);
 	ret = ret ? ret : r;
 	nft_sock_close(&s);
 	return ret;
@@ -1055,7 +1056,7 @@ int nft_masq_gc(const char *network, const struct nft_masq_id *keep, size_t nkee
 	struct nft_sock s = { 0 };
 	struct chain_names cn = { 0 };
 	char (*kh)[NFT_MASQ_NAMELEN] = NULL;
-	char prefix[NFT_MASQ_HASH + 2], buf[MNL_SOCKET_BUFFER_SIZE];
+	char prefix[NFT_MASQ_PFXLEN + NFT_MASQ_HASH + 2], buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	int ret = 0, r;
 	size_t i, j;
@@ -1077,7 +1078,8 @@ int nft_masq_gc(const char *network, const struct nft_masq_id *keep, size_t nkee
 			goto out;
 		}
 	}
-	cni_sha512_hex(network, strlen(network), prefix, NFT_MASQ_HASH);
+	memcpy(prefix, NFT_MASQ_PFX, NFT_MASQ_PFXLEN);
+	cni_sha512_hex(network, strlen(network), prefix + NFT_MASQ_PFXLEN, NFT_MASQ_HASH);
 	strcat(prefix, "-");
 	cn.prefix = prefix;
 	ret = nft_sock_open(&s, err);
@@ -1102,7 +1104,7 @@ int nft_masq_gc(const char *network, const struct nft_masq_id *keep, size_t nkee
 			ret = ret ? ret : r;
 		}
 	}
-	r = del_refnft(&s, prefix, (const char (*)[NFT_MASQ_NAMELEN])kh, nkeep, err);
+	r = del_refnft(&s, prefix + NFT_MASQ_PFXLEN, (const char (*)[NFT_MASQ_NAMELEN])kh, nkeep, err);
 	ret = ret ? ret : r;
 out:
 	nft_sock_close(&s);

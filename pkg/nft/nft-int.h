@@ -80,11 +80,16 @@ int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb, void
 #define NFT_MASQ_MAP4 "masq_ip4"
 #define NFT_MASQ_MAP6 "masq_ip6"
 #define NFT_MASQ_HASH 16
-/* "<16 hex>-<16 hex>" plus NUL */
-#define NFT_MASQ_NAMELEN (2 * NFT_MASQ_HASH + 2)
+/* Chain names start with a letter: nft's command line cannot name "94f0..." unquoted. */
+#define NFT_MASQ_PFX "masq-"
+#define NFT_MASQ_PFXLEN 5
+/* Length of the attachment key "<16 hex>-<16 hex>" */
+#define NFT_MASQ_KEYLEN (2 * NFT_MASQ_HASH + 1)
+#define NFT_MASQ_NAMELEN (NFT_MASQ_PFXLEN + NFT_MASQ_KEYLEN + 1)
 
-/* The per-attachment chain name, H(network) "-" H(ifname ":" containerID),
- * the same string the reference's nftables backend starts its comments with. */
+/* The per-attachment chain name, "masq-" H(network) "-" H(ifname ":" containerID);
+ * the part after "masq-" is what the reference's nftables backend starts its
+ * comments with. */
 int nft_masq_chain_name(const char *network, const char *ifname, const char *cid,
 			char out[NFT_MASQ_NAMELEN]) __attribute__((warn_unused_result));
 /* The reference iptables backend's chain: "CNI-" + 24 hex of sha512(network + cid). */

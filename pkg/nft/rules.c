@@ -36,12 +36,15 @@ int nft_masq_chain_name(const char *network, const char *ifname, const char *cid
 	char h[NFT_MASQ_HASH + 1];
 	int ret;
 
-	cni_sha512_hex(network, strlen(network), out, NFT_MASQ_HASH);
+	char *k = out + NFT_MASQ_PFXLEN;
+
 	ret = hash_join(ifname, ":", cid, h, NFT_MASQ_HASH);
 	if (ret < 0)
 		return ret;
-	out[NFT_MASQ_HASH] = '-';
-	memcpy(out + NFT_MASQ_HASH + 1, h, NFT_MASQ_HASH + 1);
+	memcpy(out, NFT_MASQ_PFX, NFT_MASQ_PFXLEN);
+	cni_sha512_hex(network, strlen(network), k, NFT_MASQ_HASH);
+	k[NFT_MASQ_HASH] = '-';
+	memcpy(k + NFT_MASQ_HASH + 1, h, NFT_MASQ_HASH + 1);
 	return 0;
 }
 

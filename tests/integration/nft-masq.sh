@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# pkg/nft masquerade against the kernel: ruleset state (idempotent ADD, DEL,
+# CHECK, GC, address takeover), real packets through a node, and cleanup of
+# what the reference plugins made (iptables-nft chains, nftables backend).
+# Uses the tests/tools/nftmasq driver, built here from the sources.
+source "$CNIP_TOP/tests/lib.sh"
+
+command -v nft >/dev/null || skip "nft not installed"
+M=$TMP/nftmasq
+cc -std=gnu11 -D_GNU_SOURCE -I"$CNIP_TOP/include" -Wall -Wextra -Werror -Wno-unused-parameter \
+	-O1 -g -fsanitize=address,undefined -o "$M" "$CNIP_TOP/tests/tools/nftmasq.c" \
+	"$CNIP_TOP"/pkg/cni/{err,ip,sha512}.c "$CNIP_TOP"/pkg/nft/*.c \
+	$(pkg-config --cflags --libs libmnl libnftnl) || fail "building nftmasq"
+nft list ruleset >/dev/null 2>&1 || skip "no nf_tables"
+
+T=cnip_masquerade
+ruleset() { nft -j list ruleset; }
+chain_of() { # NET IFNAME CID -> our chain name
+	echo "masq-$(printf '%s' "$1" | sha512sum | cut -c1-16)-$(printf '%s' "$2:$3" | sha512sum | cut -c1-16)"
+}
+elem_chain() { # MAP ADDR -> chain the element jumps to, or nothing
+	nft -j list map inet $T "$1" 2>/dev/null | jq -r --arg a "$2" \
+		'.nftables[] | select(.map) | .map.elem // [] | .[] | select(.[0] == $a) | .[1].goto.target'
+}
+# has TEXT CMD...: CMD's output contains TEXT (no `| grep -q`: with pipefail its SIGPIPE fails the pipe).
+has() { local out; out=$("${@:2}" 2>&1) || return 1; [[ $out == *"$1"* ]]; }
+nchains() { nft -j list table inet $T | jq '[.nftables[] | select(.chain)] | length'; }
+
+note "add, add again: same ruleset"
+$M add nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "add"
+A1=$(ruleset)
+$M add nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "add again"
+assert_eq "$(ruleset)" "$A1" "second ADD changed the ruleset"
+C1=$(chain_of nfttnet eth0 cid1)
+assert_eq "$(elem_chain masq_ip4 10.22.0.5)" "$C1" "v4 element"
+assert_eq "$(elem_chain masq_ip6 fd22::5)" "$C1" "v6 element"
+jq_ok "$A1" "[.nftables[] | select(.rule and .rule.chain == \"$C1\")] | length == 2" "two rules in $C1"
+jq_ok "$A1" '[.nftables[] | select(.chain.name == "postrouting")][0].chain | .hook == "postrouting" and .prio == 100 and .type == "nat"'
+has 'ip saddr 10.22.0.5 ip daddr != 10.22.0.0/16 masquerade' nft list chain inet $T "$C1" || fail "v4 rule text"
+has 'ip6 saddr fd22::5 ip6 daddr != fd22::/64 masquerade' nft list chain inet $T "$C1" || fail "v6 rule text"
+
+note "check"
+$M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "check after add"
+$M check nfttnet cid1 eth0 10.22.0.5/16 2>/dev/null && fail "check with fewer ips passed"
+$M check nfttnet cid1 eth0 10.22.0.5/24 fd22::5/64 2>/dev/null && fail "check with another prefix passed"
+$M check nfttnet cid9 eth0 10.22.0.5/16 2>/dev/null && fail "check of unknown id passed"
+out=$($M check nfttnet cid9 eth0 10.22.0.5/16 2>&1) || true
+[[ $out == *code=105* && $out == *missing* ]] || fail "check message: $out"
+
+note "a second attachment; an address taken over; DEL of the old owner keeps it"
+$M add nfttnet cid2 eth0 10.22.0.6/16 || fail "add cid2"
+C2=$(chain_of nfttnet eth0 cid2)
+$M add nfttnet cid3 eth0 10.22.0.6/16 || fail "add cid3 with cid2's address"
+C3=$(chain_of nfttnet eth0 cid3)
+assert_eq "$(elem_chain masq_ip4 10.22.0.6)" "$C3" "takeover"
+$M del nfttnet cid2 eth0 10.22.0.6/16 || fail "del cid2"
+assert_eq "$(elem_chain masq_ip4 10.22.0.6)" "$C3" "DEL of old owner removed the new owner's element"
+nft list chain inet $T "$C2" >/dev/null 2>&1 && fail "chain of cid2 left"
+$M check nfttnet cid3 eth0 10.22.0.6/16 || fail "check cid3"
+
+note "ADD with changed addresses releases the old ones"
+$M add nfttnet cid3 eth0 10.22.0.7/16 || fail "re-add cid3"
+assert_eq "$(elem_chain masq_ip4 10.22.0.6)" "" "old address still mapped"
+$M check nfttnet cid3 eth0 10.22.0.7/16 || fail "check cid3 after readd"
+
+note "DEL without addresses, DEL again"
+$M del nfttnet cid3 eth0 || fail "del cid3 without ips"
+assert_eq "$(elem_chain masq_ip4 10.22.0.7)" "" "element left after DEL without ips"
+$M del nfttnet cid3 eth0 || fail "del cid3 again"
+$M del nfttnet never eth0 10.9.9.9/8 || fail "del of unknown id"
+$M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "cid1 harmed"
+
+note "GC"
+$M add nfttnet cid4 eth1 10.22.0.8/16 || fail "add cid4"
+$M add nfttnet cid5 eth0 10.22.0.9/16 || fail "add cid5"
+$M add nfttother cid6 eth0 10.23.0.2/16 || fail "add other network"
+$M gc nfttnet cid1/eth0 cid4/eth1 || fail "gc"
+$M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "gc removed kept cid1"
+$M check nfttnet cid4 eth1 10.22.0.8/16 || fail "gc removed kept cid4"
+$M check nfttother cid6 eth0 10.23.0.2/16 || fail "gc touched another network"
+assert_eq "$(elem_chain masq_ip4 10.22.0.9)" "" "gc left cid5's element"
+assert_eq "$(nchains)" 4 "chains after gc (postrouting, cid1, cid4, cid6)"
+$M gc nfttnet || fail "gc keeping nothing"
+assert_eq "$(nchains)" 2 "chains after gc of everything (postrouting, cid6)"
+$M del nfttother cid6 eth0 || fail "del cid6"
+assert_eq "$(nchains)" 1 "only postrouting left"
+
+note "packets: pod -> outside needs masquerade"
+sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns add nfttpod
+ip netns add nfttout
+ip link add nfttp0 type veth peer name eth0 netns nfttpod
+ip link add nftto0 type veth peer name eth0 netns nfttout
+ip addr add 10.22.0.1/16 dev nfttp0
+ip addr add 192.0.2.1/24 dev nftto0
+ip addr add fd22::1/64 dev nfttp0 nodad
+ip addr add 2001:db8:22::1/64 dev nftto0 nodad
+ip link set nfttp0 up
+ip link set nftto0 up
+ip -n nfttpod addr add 10.22.0.5/16 dev eth0
+ip -n nfttpod addr add fd22::5/64 dev eth0 nodad
+ip -n nfttpod link set eth0 up
+ip -n nfttpod link set lo up
+ip -n nfttpod route add default via 10.22.0.1
+ip -n nfttpod -6 route add default via fd22::1
+# The outside knows nothing of the pod subnets: only masquerade gets replies back.
+ip -n nfttout addr add 192.0.2.2/24 dev eth0
+ip -n nfttout addr add 2001:db8:22::2/64 dev eth0 nodad
+ip -n nfttout link set eth0 up
+ping4() { ip netns exec nfttpod ping -c1 -W1 192.0.2.2 >/dev/null 2>&1; }
+ping6() { ip netns exec nfttpod ping -6 -c1 -W1 2001:db8:22::2 >/dev/null 2>&1; }
+# Sanity: the node reaches both sides.
+ping -c1 -W1 192.0.2.2 >/dev/null || fail "node cannot reach outside"
+ping -c1 -W1 10.22.0.5 >/dev/null || fail "node cannot reach pod"
+
+ping4 && fail "v4 ping worked without masquerade"
+ping6 && fail "v6 ping worked without masquerade"
+$M add nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "add for packets"
+ping4 || fail "v4 ping failed with masquerade"
+ping6 || fail "v6 ping failed with masquerade"
+# Inside the subnet: not masqueraded (the node sees the pod's own address).
+$M del nfttnet cid1 eth0 || fail "del for packets"
+conntrack -F >/dev/null 2>&1 || true
+ping4 && fail "v4 ping worked after DEL"
+ping6 && fail "v6 ping worked after DEL"
+
+note "interop: the reference bridge's iptables rules go away on our DEL"
+conf='{"cniVersion":"0.4.0","name":"nfttref","type":"bridge","bridge":"nfttbr0","isGateway":true,"ipMasq":true,
+ "ipam":{"type":"host-local","ranges":[[{"subnet":"10.98.0.0/16"}],[{"subnet":"fd98::/64"}]]}}'
+REFPOD=$(mkpod nfttref1)
+CID=nfttrefcid NETNS=$REFPOD CNI_PATH_DIRS=$REF_BIN cni_ok "$REF_BIN/bridge" ADD "$conf"
+REFCHAIN=CNI-$(printf '%s' nfttrefnfttrefcid | sha512sum | cut -c1-24)
+nft list chain ip nat "$REFCHAIN" >/dev/null || fail "reference made no $REFCHAIN"
+nft list chain ip6 nat "$REFCHAIN" >/dev/null || fail "reference made no ip6 $REFCHAIN"
+# A second reference pod must keep its rules.
+REFPOD2=$(mkpod nfttref2)
+CID=nfttrefcid2 NETNS=$REFPOD2 CNI_PATH_DIRS=$REF_BIN cni_ok "$REF_BIN/bridge" ADD "$conf"
+REFCHAIN2=CNI-$(printf '%s' nfttrefnfttrefcid2 | sha512sum | cut -c1-24)
+$M del nfttref nfttrefcid eth0 || fail "del of a reference attachment"
+for fam in ip ip6; do
+	nft list chain $fam nat "$REFCHAIN" >/dev/null 2>&1 && fail "$fam nat $REFCHAIN left"
+	has "$REFCHAIN" nft list chain $fam nat POSTROUTING && fail "$fam POSTROUTING still jumps to $REFCHAIN"
+	has "jump $REFCHAIN2" nft list chain $fam nat POSTROUTING || fail "$fam: other pod's jump removed"
+	nft list chain $fam nat "$REFCHAIN2" >/dev/null || fail "$fam: other pod's chain removed"
+done
+iptables -t nat -S >/dev/null || fail "iptables cannot read ip nat after our DEL"
+$M del nfttref nfttrefcid eth0 || fail "second del of a reference attachment"
+
+note "interop: the reference nftables backend's rules"
+h() { printf '%s' "$1" | sha512sum | cut -c1-16; }
+nft -f - <<EOF
+table inet cni_plugins_masquerade {
+	chain masq_checks {
+		ip saddr 10.97.0.2 ip daddr != 10.97.0.0/16 masquerade comment "$(h nfttnft)-$(h eth0:r1), net: nfttnft, if: eth0, id: r1"
+		ip saddr 10.97.0.3 ip daddr != 10.97.0.0/16 masquerade comment "$(h nfttnft)-$(h eth0:r2), net: nfttnft, if: eth0, id: r2"
+		ip saddr 10.97.0.4 ip daddr != 10.97.0.0/16 masquerade comment "$(h nfttnft)-$(h eth0:r3), net: nfttnft, if: eth0, id: r3"
+		ip6 saddr fd97::4 ip6 daddr != fd97::/64 masquerade comment "$(h nfttnft)-$(h eth0:r3), net: nfttnft, if: eth0, id: r3"
+		ip saddr 10.96.0.2 ip daddr != 10.96.0.0/16 masquerade comment "$(h nfttx)-$(h eth0:r1), net: nfttx, if: eth0, id: r1"
+	}
+}
+EOF
+nrules() { nft -j list chain inet cni_plugins_masquerade masq_checks | jq '[.nftables[] | select(.rule)] | length'; }
+assert_eq "$(nrules)" 5 "reference rules made"
+$M del nfttnft r1 eth0 || fail "del r1"
+assert_eq "$(nrules)" 4 "after DEL r1"
+has '10.97.0.2 ' nft list chain inet cni_plugins_masquerade masq_checks && fail "r1's rule left"
+$M gc nfttnft r2/eth0 || fail "gc of reference rules"
+assert_eq "$(nrules)" 2 "after GC (r2 and the other network stay)"
+has '10.97.0.3 ' nft list chain inet cni_plugins_masquerade masq_checks || fail "kept r2 removed"
+has '10.96.0.2 ' nft list chain inet cni_plugins_masquerade masq_checks || fail "other network removed"
+
+echo "ok"
