@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pkg/nft without touching nftables: builders parsed back, names against the
+ * reference's, and the batch transport driven through wrapped libmnl calls
+ * (test_nft.wrap) that answer like the kernel, failing the message we choose.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "cni/err.h"
+#include "cni/hash.h"
+#include "cni/ip.h"
+#include "cni/nft.h"
+#include "../../pkg/nft/nft-int.h"
+
+/* ---- the fake kernel ---- */
+
+#define MAXMSG 64
+static struct {
+	int fail_type;			/* NFT_MSG_* to refuse in a batch, -1 none */
+	int fail_nth;			/* which occurrence of it (0 = first) */
+	int fail_errno;
+	const char *extack;
+	int query_errno;		/* answer to non-batch GETs (dumps get DONE) */
+	uint16_t types[MAXMSG];		/* last batch's message types, BEGIN/END excluded */
+	uint16_t flags[MAXMSG];
+	size_t ntypes;
+	int batches, queries;
+	char q[1 << 16];		/* queued reply datagrams, each prefixed by its length */
+	size_t qlen, qoff;
+} fk;
+
+static void fk_reset(void)
+{
+	memset(&fk, 0, sizeof(fk));
+	fk.fail_type = -1;
+	fk.query_errno = ENOENT;
+}
+
+static void fk_push(const struct nlmsghdr *nlh)
+{
+	uint32_t len = nlh->nlmsg_len;
+
+	assert_true(fk.qlen + sizeof(len) + len <= sizeof(fk.q));
+	memcpy(fk.q + fk.qlen, &len, sizeof(len));
+	memcpy(fk.q + fk.qlen + sizeof(len), nlh, len);
+	fk.qlen += sizeof(len) + len;
+}
+
+static void fk_error(const struct nlmsghdr *req, int error, const char *msg)
+{
+	char buf[512] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsgerr *e;
+
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_seq = req->nlmsg_seq;
+	nlh->nlmsg_flags = NLM_F_CAPPED | (msg ? NLM_F_ACK_TLVS : 0);
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = error;
+	e->msg = *req;
+	if (msg)
+		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, msg);
+	fk_push(nlh);
+}
+
+static void fk_done(const struct nlmsghdr *req)
+{
+	char buf[64] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = req->nlmsg_seq;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
+	fk_push(nlh);
+}
+
+ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len);
+ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz);
+
+ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len, seen = 0;
+	uint32_t seq = 0;
+
+	fk.qlen = fk.qoff = 0;
+	if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN) {
+		fk.queries++;
+		if (nlh->nlmsg_flags & NLM_F_DUMP)
+			fk_done(nlh);
+		else
+			fk_error(nlh, -fk.query_errno, NULL);
+		return (ssize_t)len;
+	}
+	fk.batches++;
+	fk.ntypes = 0;
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		int type = nlh->nlmsg_type & 0xff;
+
+		/* Sequence numbers are consecutive from BEGIN to END. */
+		if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN)
+			assert_int_equal(nlh->nlmsg_seq, seq + 1);
+		seq = nlh->nlmsg_seq;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+			continue;
+		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+		assert_true(nlh->nlmsg_flags & NLM_F_ACK);
+		assert_true(fk.ntypes < MAXMSG);
+		fk.flags[fk.ntypes] = nlh->nlmsg_flags;
+		fk.types[fk.ntypes++] = (uint16_t)type;
+		if (type == fk.fail_type && seen++ == fk.fail_nth)
+			fk_error(nlh, -fk.fail_errno, fk.extack);
+		else
+			fk_error(nlh, 0, NULL);
+	}
+	assert_int_equal(left, 0);
+	return (ssize_t)len;
+}
+
+ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz)
+{
+	uint32_t len;
+
+	if (fk.qoff >= fk.qlen) {
+		errno = EAGAIN;
+		return -1;
+	}
+	memcpy(&len, fk.q + fk.qoff, sizeof(len));
+	assert_true(len <= bufsiz);
+	memcpy(buf, fk.q + fk.qoff + sizeof(len), len);
+	fk.qoff += sizeof(len) + len;
+	return (ssize_t)len;
+}
+
+/* ---- tests ---- */
+
+static struct cni_prefix P(const char *s)
+{
+	struct cni_prefix p;
+
+	assert_int_equal(cni_prefix_parse(s, &p), 0);
+	return p;
+}
+
+static void test_names(void **state)
+{
+	char name[NFT_MASQ_NAMELEN], ipt[29], h1[17], h2[17], want[NFT_MASQ_NAMELEN];
+
+	/* Seen on this machine: /usr/lib/cni/bridge ipMasq for network nfttnet, container nfttcid1. */
+	assert_int_equal(nft_masq_ipt_chain_name("nfttnet", "nfttcid1", ipt), 0);
+	assert_string_equal(ipt, "CNI-a8b9c823dc8e5349e1fb955c");
+
+	assert_int_equal(nft_masq_chain_name("nfttnet", "eth0", "cid1", name), 0);
+	cni_sha512_hex("nfttnet", 7, h1, 16);
+	cni_sha512_hex("eth0:cid1", 9, h2, 16);
+	snprintf(want, sizeof(want), "masq-%s-%s", h1, h2);
+	assert_string_equal(name, want);
+	assert_int_equal(strlen(name), NFT_MASQ_NAMELEN - 1);
+}
+
+/* Serialise a rule the way the batch does, parse it back, compare the text. */
+static void roundtrip(struct nftnl_rule *r, const char *want_text, const char *want_comment)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE], text[2048], comment[128];
+	struct nlmsghdr *nlh;
+	struct nftnl_rule *p;
+
+	assert_non_null(r);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, 0, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	p = nftnl_rule_alloc();
+	assert_non_null(p);
+	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, p), 0);
+	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_TABLE), NFT_MASQ_TABLE);
+	assert_int_equal(nft_rule_expr_text(p, text, sizeof(text)), 0);
+	assert_string_equal(text, want_text);
+	nft_rule_comment(p, comment, sizeof(comment));
+	assert_string_equal(comment, want_comment);
+	nftnl_rule_free(p);
+}
+
+static void test_rule_pod(void **state)
+{
+	struct cni_prefix v4 = P("10.22.0.5/16"), v6 = P("fd22::5/64");
+
+	roundtrip(nft_masq_rule_pod("masq-x", &v4),
+		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x00000002 ;"
+		  "payload load 4b @ network header + 12 => reg 1 ;cmp eq reg 1 0x0500160a ;"
+		  "payload load 4b @ network header + 16 => reg 1 ;"
+		  "bitwise reg 1 = ( reg 1 & 0x0000ffff ) ^ 0x00000000 ;cmp neq reg 1 0x0000160a ;masq ;",
+		  "10.22.0.5/16");
+	roundtrip(nft_masq_rule_pod("masq-x", &v6),
+		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x0000000a ;"
+		  "payload load 16b @ network header + 8 => reg 1 ;"
+		  "cmp eq reg 1 0x000022fd 0x00000000 0x00000000 0x05000000 ;"
+		  "payload load 16b @ network header + 24 => reg 1 ;"
+		  "bitwise reg 1 = ( reg 1 & 0xffffffff 0xffffffff 0x00000000 0x00000000 ) ^ "
+		  "0x00000000 0x00000000 0x00000000 0x00000000 ;"
+		  "cmp neq reg 1 0x000022fd 0x00000000 0x00000000 0x00000000 ;masq ;",
+		  "fd22::5/64");
+}
+
+static void test_rule_dispatch(void **state)
+{
+	roundtrip(nft_masq_rule_multicast(AF_INET),
+		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x00000002 ;"
+		  "payload load 4b @ network header + 16 => reg 1 ;"
+		  "bitwise reg 1 = ( reg 1 & 0x000000f0 ) ^ 0x00000000 ;cmp eq reg 1 0x000000e0 ;"
+		  "immediate reg 0 return ;", "");
+	roundtrip(nft_masq_rule_multicast(AF_INET6),
+		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x0000000a ;"
+		  "payload load 1b @ network header + 24 => reg 1 ;cmp eq reg 1 0x000000ff ;"
+		  "immediate reg 0 return ;", "");
+	roundtrip(nft_masq_rule_dispatch(AF_INET6),
+		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x0000000a ;"
+		  "payload load 16b @ network header + 8 => reg 1 ;"
+		  "lookup reg 1 set masq_ip6 dreg 0 0x0 ;", "");
+}
+
+/* An error reply for the second of three messages names that message. */
+static void test_batch_error_names_object(void **state)
+{
+	struct nft_sock s;
+	struct nft_batch b;
+	struct cni_err err = { 0 };
+	size_t failed = 0;
+	int i;
+
+	fk_reset();
+	fk.fail_type = NFT_MSG_NEWCHAIN;
+	fk.fail_errno = EBUSY;
+	fk.extack = "chain is busy";
+	assert_int_equal(nft_sock_open(&s, &err), 0);
+	nft_batch_init(&b);
+	assert_non_null(nft_batch_add(&b, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE, "table t"));
+	assert_non_null(nft_batch_add(&b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, "chain %s", "c1"));
+	nft_batch_tag(&b, 42);
+	assert_non_null(nft_batch_add(&b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, "chain c2"));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(b.tag[i], i == 1 ? 42 : -1);
+	assert_int_equal(nft_sock_batch(&s, &b, &failed, &err), -EBUSY);
+	assert_int_equal(failed, 1);
+	assert_int_equal(err.code, CNI_ERR_NFT);
+	assert_int_equal(err.errnum, EBUSY);
+	assert_non_null(strstr(err.msg, "chain c1"));
+	assert_null(strstr(err.msg, "c2"));
+	assert_non_null(strstr(err.details, "chain is busy"));
+	assert_int_equal(fk.ntypes, 3);
+	nft_batch_release(&b);
+
+	/* All acked: success, and an empty batch sends nothing. */
+	fk_reset();
+	cni_err_clear(&err);
+	nft_batch_init(&b);
+	assert_int_equal(nft_sock_batch(&s, &b, NULL, &err), 0);
+	assert_int_equal(fk.batches, 0);
+	assert_non_null(nft_batch_add(&b, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE, "table t"));
+	assert_int_equal(nft_sock_batch(&s, &b, NULL, &err), 0);
+	assert_int_equal(fk.batches, 1);
+	assert_int_equal(err.code, 0);
+	nft_batch_release(&b);
+	nft_sock_close(&s);
+	nft_sock_close(NULL);
+}
+
+/* A fresh node: ADD sends one batch making everything; the kernel refusing the
+ * v6 element fails the ADD with that element named. */
+static void test_add_batch_and_error(void **state)
+{
+	struct cni_prefix ips[2] = { P("10.22.0.5/16"), P("fd22::5/64") };
+	struct nft_masq_id id = { .network = "nfttnet", .container_id = "cid1", .ifname = "eth0" };
+	static const uint16_t want[] = {
+		NFT_MSG_NEWTABLE, NFT_MSG_NEWSET, NFT_MSG_NEWSET,
+		NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+		NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+		NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM,
+	};
+	struct cni_err err = { 0 };
+	size_t i;
+
+	fk_reset();
+	assert_int_equal(nft_masq_add(&id, ips, 2, &err), 0);
+	assert_int_equal(fk.batches, 1);
+	assert_int_equal(fk.ntypes, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < fk.ntypes; i++)
+		assert_int_equal(fk.types[i], want[i]);
+	/* Chains are created EXCL (a racing creator makes us retry); elements never are. */
+	assert_true(fk.flags[3] & NLM_F_EXCL);
+	assert_false(fk.flags[11] & NLM_F_EXCL);
+
+	fk_reset();
+	fk.fail_type = NFT_MSG_NEWSETELEM;
+	fk.fail_nth = 1;
+	fk.fail_errno = EPERM;
+	assert_int_equal(nft_masq_add(&id, ips, 2, &err), -EPERM);
+	assert_int_equal(fk.batches, 1);	/* EPERM is not retried */
+	assert_int_equal(err.code, CNI_ERR_NFT);
+	assert_non_null(strstr(err.msg, "adding element fd22::5"));
+	assert_non_null(strstr(err.msg, "masq_ip6"));
+}
+
+/* EBUSY/EEXIST on an element means another attachment owns the address: the
+ * retry deletes it first; the error of the first attempt is not reported. */
+static void test_add_takeover_retry(void **state)
+{
+	struct cni_prefix ip = P("10.22.0.5/16");
+	struct nft_masq_id id = { .network = "n", .container_id = "c", .ifname = "eth0" };
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	fk.fail_type = NFT_MSG_NEWSETELEM;
+	fk.fail_errno = EEXIST;
+	/* Every attempt fails the same way: bounded retries, last error kept. */
+	assert_int_equal(nft_masq_add(&id, &ip, 1, &err), -EEXIST);
+	assert_true(fk.batches > 1 && fk.batches <= 5);
+	assert_int_equal(fk.types[fk.ntypes - 2], NFT_MSG_DELSETELEM);
+	assert_int_equal(fk.types[fk.ntypes - 1], NFT_MSG_NEWSETELEM);
+	assert_non_null(strstr(err.msg, "10.22.0.5"));
+}
+
+/* DEL of something that is not there sends no batch at all. */
+static void test_del_nothing(void **state)
+{
+	struct nft_masq_id id = { .network = "n", .container_id = "c", .ifname = "eth0" };
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	assert_int_equal(nft_masq_del(&id, NULL, 0, &err), 0);
+	assert_int_equal(fk.batches, 0);
+	assert_int_equal(err.code, 0);
+	/* The reference's nftables chain is listed (an empty dump here). */
+	assert_true(fk.queries >= 4);
+}
+
+static void test_bad_args(void **state)
+{
+	struct cni_prefix ips[2] = { P("10.22.0.5/16"), P("10.22.0.5/24") };
+	struct nft_masq_id id = { .network = "n", .container_id = "c", .ifname = "eth0" };
+	struct nft_masq_id noid = { .network = "n" };
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	assert_int_equal(nft_masq_add(&id, ips, 2, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "twice"));
+	cni_err_clear(&err);
+	assert_int_equal(nft_masq_del(&noid, NULL, 0, &err), -EINVAL);
+	assert_int_equal(nft_masq_add(&id, NULL, 0, NULL), 0);
+	assert_int_equal(fk.batches + fk.queries, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_rule_pod),
+		cmocka_unit_test(test_rule_dispatch),
+		cmocka_unit_test(test_batch_error_names_object),
+		cmocka_unit_test(test_add_batch_and_error),
+		cmocka_unit_test(test_add_takeover_retry),
+		cmocka_unit_test(test_del_nothing),
+		cmocka_unit_test(test_bad_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
