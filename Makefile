@@ -59,7 +59,7 @@ endef
 $(eval $(call variant,$(BUILD),$(REL_CFLAGS),$(REL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_CFLAGS),$(SAN_LDFLAGS)))
 
-.PHONY: all deps check unit integration e2e demo bench install clean fuzz
+.PHONY: all deps check unit integration e2e demo bench install clean fuzz fuzz-regress
 .DEFAULT_GOAL := all
 
 all: $(PLUGINS:%=$(BUILD)/bin/%)
@@ -80,6 +80,7 @@ SAN_PLUGINS := $(PLUGINS:%=$(BUILD)/san/bin/%)
 
 unit: $(UNIT_BINS) $(SAN_PLUGINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
+	$(Q)if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz-regress; fi
 
 integration: $(SAN_PLUGINS)
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/san/bin) tests/run-integration.sh
@@ -106,6 +107,27 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PLUGINS:%=$(BUILD)/bin/%) $(DESTDIR)$(BINDIR)/
+
+# libFuzzer harnesses (clang). `make fuzz` fuzzes each for FUZZ_SECONDS;
+# `make fuzz-regress` only replays the corpus (part of `make unit` when clang is there).
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_LIB_SRCS := $(filter-out pkg/cni/skel.c,$(wildcard pkg/cni/*.c))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ $(shell $(PKG_CONFIG) --libs libcjson)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); n=$${n#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+fuzz-regress: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); n=$${n#fuzz_}; \
+		$$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>&1 || { echo "fuzz: $$n corpus crashes"; exit 1; }; done
+	@echo "fuzz: corpus replayed without a crash"
 
 clean:
 	rm -rf $(BUILD)

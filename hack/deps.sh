@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(
-	build-essential pkg-config
+	build-essential pkg-config clang
 	libmnl-dev libnftnl-dev libcjson-dev libcmocka-dev
 	iproute2 nftables iptables jq iputils-ping util-linux procps
 	# the reference plugins, only for side-by-side tests and benchmarks
