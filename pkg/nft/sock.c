@@ -287,6 +287,12 @@ int nft_sock_batch(struct nft_sock *s, struct nft_batch *b, size_t *failed, stru
 			*failed = first;
 		goto out;
 	}
+	if (acks < b->nmsg) {
+		/* Every message asked for an ACK: a missing one means we cannot tell what committed. */
+		ret = cni_err_set(err, CNI_ERR_NFT, -EIO, "nftables: %zu of %zu messages unacknowledged",
+				  b->nmsg - acks, b->nmsg);
+		goto out;
+	}
 	ret = 0;
 out:
 	free(rbuf);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ static struct {
 	int fail_errno;
 	const char *extack;
 	int query_errno;		/* answer to non-batch GETs (dumps get DONE) */
+	bool lose_acks;			/* answer nothing to successful messages */
 	uint16_t types[MAXMSG];		/* last batch's message types, BEGIN/END excluded */
 	uint16_t flags[MAXMSG];
 	size_t ntypes;
@@ -125,7 +127,7 @@ ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, s
 		fk.types[fk.ntypes++] = (uint16_t)type;
 		if (type == fk.fail_type && seen++ == fk.fail_nth)
 			fk_error(nlh, -fk.fail_errno, fk.extack);
-		else
+		else if (!fk.lose_acks)
 			fk_error(nlh, 0, NULL);
 	}
 	assert_int_equal(left, 0);
@@ -274,6 +276,15 @@ static void test_batch_error_names_object(void **state)
 	assert_int_equal(nft_sock_batch(&s, &b, NULL, &err), 0);
 	assert_int_equal(fk.batches, 1);
 	assert_int_equal(err.code, 0);
+	nft_batch_release(&b);
+
+	/* No error but no ACK either: not a success. */
+	fk_reset();
+	fk.lose_acks = true;
+	nft_batch_init(&b);
+	assert_non_null(nft_batch_add(&b, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE, "table t"));
+	assert_int_equal(nft_sock_batch(&s, &b, NULL, &err), -EIO);
+	assert_non_null(strstr(err.msg, "unacknowledged"));
 	nft_batch_release(&b);
 	nft_sock_close(&s);
 	nft_sock_close(NULL);
