@@ -835,7 +835,7 @@ int hl_store_open(const char *data_dir, const char *network, bool create, int ti
 		data_dir = DEFAULT_DATA_DIR;
 	/* The name becomes one path component: cni_valid_name() allows no '/' and no leading '.'. */
 	if (!cni_valid_name(network) || strlen(network) > NAME_MAX)
-		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL, "invalid network name \"%s\"",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid network name \"%s\"",
 				   network ? network : "");
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -922,7 +922,7 @@ static int find_names(struct hl_store *s, const char *cid, const char *ifname, s
 	int ret;
 
 	if (!valid_owner(cid, ifname) || !*ifname)
-		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "invalid lease owner");
+		return cni_err_set(err, CNI_ERR_INTERNAL, 0, "invalid lease owner");
 	ret = lookup(s, cid, ifname, cur, err);
 	if (ret < 0)
 		return ret;
@@ -1006,7 +1006,7 @@ int hl_store_reserve(struct hl_store *s, const struct cni_ip *ip, const char *ci
 	int len;
 
 	if (!valid_owner(cid, ifname) || !*ifname)
-		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "invalid lease owner");
+		return cni_err_set(err, CNI_ERR_INTERNAL, 0, "invalid lease owner");
 	ret = ensure_index(s, err);
 	if (ret < 0)
 		return ret;
