@@ -15,6 +15,7 @@ if [ "${E2E_IN_NODE:-}" != 1 ]; then
 	"$E2E_TOP/hack/deps-e2e.sh" containerd || skip "containerd could not be installed"
 	{ command -v containerd && command -v ctr; } >/dev/null || skip "no containerd/ctr"
 fi
+e2e_need_ours bridge host-local
 e2e_node "$@"
 
 NET=e2enet

@@ -25,6 +25,17 @@ skip() { echo "SKIP: $*"; exit 77; }
 note() { echo "--- $*"; }
 pass() { echo "ok: $*"; }
 
+# e2e_need_ours PLUGIN...: skip unless ours are built (E2E_ALLOW_REF=1 runs
+# on the reference plugins instead, to develop the tests themselves).
+e2e_need_ours() {
+	local p
+	[ "${E2E_ALLOW_REF:-0}" != 1 ] || return 0
+	for p in "$@"; do
+		[ -x "${CNIP_BIN:-/nonexistent}/$p" ] ||
+			skip "our $p is not built (CNIP_BIN=${CNIP_BIN:-unset}); E2E_ALLOW_REF=1 runs on the reference"
+	done
+}
+
 E2E_CLEANUPS=()
 on_exit() { E2E_CLEANUPS+=("$1"); }
 

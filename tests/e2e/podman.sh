@@ -13,6 +13,7 @@ if [ "${E2E_IN_NODE:-}" != 1 ]; then
 	"$E2E_TOP/hack/deps-e2e.sh" podman || skip "podman could not be installed"
 	command -v podman >/dev/null || skip "no podman"
 fi
+e2e_need_ours bridge host-local
 e2e_node "$@"
 
 NET=e2enet
