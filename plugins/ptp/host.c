@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The node's side of a ptp attachment: knobs, addresses and routes of the host veth. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/sysctl.h"
+#include "ptp.h"
+
+#define KNOB_MAX 96
+
+/* net/<dir>/<ifname>/<name>, dir being "ipv4/conf", "ipv6/conf" or "ipv4/neigh". */
+static int knob(const char *dir, const char *ifname, const char *name, char *path, struct cni_err *err)
+{
+	int n = snprintf(path, KNOB_MAX, "net/%s/%s/%s", dir, ifname, name);
+
+	if (n < 0 || n >= KNOB_MAX)
+		return cni_err_set(err, CNI_ERR_INTERNAL, -ENAMETOOLONG, "sysctl %s of %s", name, ifname);
+	return 0;
+}
+
+static int knob_write(const char *dir, const char *ifname, const char *name, const char *value,
+		      struct cni_err *err)
+{
+	char path[KNOB_MAX];
+	int ret = knob(dir, ifname, name, path, err);
+
+	return ret ? ret : sysctl_write(path, value, err);
+}
+
+/* CHECK of one sysctl by its full path. */
+static int sysctl_expect(const char *path, const char *want, struct cni_err *err)
+{
+	char have[32];
+	int ret;
+
+	ret = sysctl_read(path, have, sizeof(have), err);
+	if (ret < 0)
+		return ret;
+	if (strcmp(have, want))
+		return cni_err_set(err, CNI_ERR_CHECK, -EINVAL, "sysctl %s is %s, want %s", path, have,
+				   want);
+	return 0;
+}
+
+static int knob_expect(const char *dir, const char *ifname, const char *name, const char *want,
+		       struct cni_err *err)
+{
+	char path[KNOB_MAX];
+	int ret = knob(dir, ifname, name, path, err);
+
+	return ret ? ret : sysctl_expect(path, want, err);
+}
+
+int ptp_host_forwarding(const struct ptp_plan *p, struct cni_err *err)
+{
+	int ret = 0;
+
+	if (p->has_v4)
+		ret = sysctl_write("net/ipv4/ip_forward", "1", err);
+	if (!ret && p->has_v6)
+		ret = sysctl_write("net/ipv6/conf/all/forwarding", "1", err);
+	return ret;
+}
+
+/*
+ * Before the link comes up: IPv6 on it, without DAD (its gateway address is
+ * usable at once, and proxyArp's link-local is derived from the fixed MAC,
+ * whatever the node's addr_gen_mode), proxy ARP answering at once.
+ */
+static int host_knobs(const struct ptp_conf *c, const struct ptp_plan *p, const char *ifname,
+		      struct cni_err *err)
+{
+	char rp[2] = { (char)('0' + c->rp_filter), 0 };
+	int ret = 0;
+
+	if (p->has_v6) {
+		ret = knob_write("ipv6/conf", ifname, "disable_ipv6", "0", err);
+		if (!ret)
+			ret = knob_write("ipv6/conf", ifname, "accept_dad", "0", err);
+		if (!ret && p->proxy_arp)
+			ret = knob_write("ipv6/conf", ifname, "addr_gen_mode", "0", err);
+	}
+	if (!ret && p->has_v4 && p->proxy_arp) {
+		/* proxy_arp answers only on an interface that forwards. */
+		ret = knob_write("ipv4/conf", ifname, "forwarding", "1", err);
+		if (!ret)
+			ret = knob_write("ipv4/conf", ifname, "proxy_arp", "1", err);
+		if (!ret)
+			ret = knob_write("ipv4/neigh", ifname, "proxy_delay", "0", err);
+	}
+	if (!ret && c->rp_filter != PTP_RP_UNSET)
+		ret = knob_write("ipv4/conf", ifname, "rp_filter", rp, err);
+	return ret;
+}
+
+static struct nl_route host_route(const struct ptp_addr *a, int oif)
+{
+	struct nl_route r = { .dst = { .ip = a->pod.ip, .len = (uint8_t)cni_ip_bits(&a->pod.ip) },
+			      .oif = oif };
+
+	/* IPv6 has no route scopes; the kernel reports universe. */
+	if (a->pod.ip.family == AF_INET)
+		r.scope = a->host_route_scope;
+	return r;
+}
+
+int ptp_host_setup(struct nl_sock *host, const struct ptp_conf *c, const struct ptp_plan *p,
+		   const struct nl_link *veth, struct cni_err *err)
+{
+	struct cni_err scratch = { 0 };
+	size_t i;
+	int ret;
+
+	ret = host_knobs(c, p, veth->name, err);
+	if (!ret)
+		ret = nl_link_set_up(host, veth->ifindex, true, err);
+	for (i = 0; !ret && i < p->n_addrs; i++) {
+		const struct ptp_addr *a = &p->addrs[i];
+		struct nl_addr na = { .ifindex = veth->ifindex, .prefix = a->host_addr };
+		struct nl_route r = host_route(a, veth->ifindex);
+
+		if (a->host_addr.ip.family) {
+			if (na.prefix.ip.family == AF_INET6)
+				na.flags = NL_ADDR_NODAD;
+			/* Two pod addresses may share a gateway. */
+			ret = nl_addr_add(host, &na, &scratch);
+			if (ret == -EEXIST) {
+				cni_err_clear(&scratch);
+				ret = 0;
+			} else if (ret < 0) {
+				ret = cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+				if (scratch.details[0])
+					cni_err_details(err, "%s", scratch.details);
+				break;
+			}
+		}
+		/* Replace: a crashed pod's veth may still claim this address. */
+		ret = nl_route_replace(host, &r, err);
+	}
+	return ret;
+}
+
+static bool addr_has(const struct nl_addr *v, size_t n, const struct cni_prefix *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].prefix.len == p->len && cni_ip_equal(&v[i].prefix.ip, &p->ip))
+			return true;
+	return false;
+}
+
+static bool route_has(const struct nl_route *v, size_t n, const struct nl_route *want)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].dst.len == want->dst.len && cni_ip_equal(&v[i].dst.ip, &want->dst.ip) &&
+		    v[i].oif == want->oif && !v[i].gw.family)
+			return true;
+	return false;
+}
+
+static int check_addrs(struct nl_sock *host, const struct ptp_plan *p, const struct nl_link *veth,
+		       struct cni_err *err)
+{
+	struct nl_addr *have = NULL;
+	char s[CNI_PREFIX_STRLEN];
+	size_t i, n = 0;
+	int ret;
+
+	ret = nl_addr_list(host, veth->ifindex, AF_UNSPEC, &have, &n, err);
+	for (i = 0; !ret && i < p->n_addrs; i++) {
+		const struct ptp_addr *a = &p->addrs[i];
+		struct cni_prefix ll = { .ip = a->gw, .len = 64 };
+
+		if (a->host_addr.ip.family && !addr_has(have, n, &a->host_addr))
+			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "host veth %s lacks address %s",
+					  veth->name, cni_prefix_format(&a->host_addr, s));
+		else if (p->proxy_arp && a->gw.family == AF_INET6 && !addr_has(have, n, &ll))
+			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
+					  "host veth %s lacks link-local %s, the pod's IPv6 gateway",
+					  veth->name, cni_prefix_format(&ll, s));
+	}
+	/* proxyArp: a host address would make the node answer as that address, not by proxy. */
+	for (i = 0; !ret && p->proxy_arp && i < n; i++)
+		if (have[i].prefix.ip.family == AF_INET ||
+		    (have[i].prefix.ip.family == AF_INET6 && have[i].scope != NL_SCOPE_LINK))
+			ret = cni_err_set(err, CNI_ERR_CHECK, -EEXIST,
+					  "host veth %s has address %s; the proxyArp layout has none",
+					  veth->name, cni_prefix_format(&have[i].prefix, s));
+	free(have);
+	return ret;
+}
+
+static int check_routes(struct nl_sock *host, const struct ptp_plan *p, const struct nl_link *veth,
+			struct cni_err *err)
+{
+	struct nl_route *have = NULL;
+	char s[CNI_IP_STRLEN];
+	size_t i, n = 0;
+	int ret;
+
+	ret = nl_route_list(host, AF_UNSPEC, NL_TABLE_MAIN, veth->ifindex, &have, &n, err);
+	for (i = 0; !ret && i < p->n_addrs; i++) {
+		struct nl_route want = host_route(&p->addrs[i], veth->ifindex);
+
+		if (!route_has(have, n, &want))
+			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "node has no route %s dev %s",
+					  cni_ip_format(&want.dst.ip, s), veth->name);
+	}
+	free(have);
+	return ret;
+}
+
+int ptp_host_check(struct nl_sock *host, const struct ptp_conf *c, const struct ptp_plan *p,
+		   const struct nl_link *veth, struct cni_err *err)
+{
+	char rp[2] = { (char)('0' + c->rp_filter), 0 };
+	int ret = 0;
+
+	if (strcmp(veth->kind, "veth"))
+		return cni_err_set(err, CNI_ERR_CHECK, -EINVAL, "host interface %s is not a veth",
+				   veth->name);
+	if (!veth->up)
+		return cni_err_set(err, CNI_ERR_CHECK, -ENETDOWN, "host veth %s is down", veth->name);
+	if (p->proxy_arp && memcmp(veth->mac, ptp_proxy_mac, NL_MAC_LEN))
+		return cni_err_set(err, CNI_ERR_CHECK, -EINVAL,
+				   "host veth %s lost the proxyArp layout's MAC ee:ee:ee:ee:ee:ee", veth->name);
+	if (p->has_v4)
+		ret = sysctl_expect("net/ipv4/ip_forward", "1", err);
+	if (!ret && p->has_v6)
+		ret = sysctl_expect("net/ipv6/conf/all/forwarding", "1", err);
+	if (!ret && p->has_v4 && p->proxy_arp) {
+		ret = knob_expect("ipv4/conf", veth->name, "proxy_arp", "1", err);
+		if (!ret)
+			ret = knob_expect("ipv4/neigh", veth->name, "proxy_delay", "0", err);
+	}
+	if (!ret && c->rp_filter != PTP_RP_UNSET)
+		ret = knob_expect("ipv4/conf", veth->name, "rp_filter", rp, err);
+	if (!ret)
+		ret = check_addrs(host, p, veth, err);
+	if (!ret)
+		ret = check_routes(host, p, veth, err);
+	return ret;
+}
