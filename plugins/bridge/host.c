@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The node side of the bridge plugin: the bridge, its ports, its gateway addresses. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/podnet.h"
+#include "cni/sysctl.h"
+#include "bridge.h"
+
+/* Hands a scratch error (with its kernel details) to err unless err already holds one. */
+static int err_take(struct cni_err *err, const struct cni_err *from, int ret)
+{
+	if (err && !cni_err_is_set(err))
+		*err = *from;
+	return ret;
+}
+
+/* net/<proto>/conf/<ifname>/<knob>; missing_ok for IPv6 knobs on IPv6-less nodes. */
+static int knob(const char *proto, const char *ifname, const char *name, const char *value,
+		bool missing_ok, struct cni_err *err)
+{
+	struct cni_err scratch = { 0 };
+	char path[128];
+	int ret;
+
+	snprintf(path, sizeof(path), "net/%s/conf/%s/%s", proto, ifname, name);
+	ret = sysctl_write(path, value, &scratch);
+	if (ret == -ENOENT && missing_ok)
+		return 0;
+	if (ret < 0)
+		return err_take(err, &scratch, ret);
+	return 0;
+}
+
+static int rp_filter_set(const struct br_conf *c, const char *ifname, struct cni_err *err)
+{
+	char v[2] = { (char)('0' + c->rp_filter), 0 };
+
+	if (c->rp_filter < 0)
+		return 0;
+	return knob("ipv4", ifname, "rp_filter", v, false, err);
+}
+
+static int br_create(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, struct cni_err *err)
+{
+	struct nl_bridge b = {
+		.name = c->bridge,
+		.mtu = c->mtu,
+		.vlan_filtering = c->vlan || c->n_trunk,
+	};
+	struct cni_err scratch = { 0 };
+	int ret;
+
+	ret = nl_link_add_bridge(sk, &b, NULL, &scratch);
+	/* A parallel ADD made it first: adopt theirs. */
+	if (ret < 0 && ret != -EEXIST)
+		return err_take(err, &scratch, ret);
+	ret = nl_link_get(sk, c->bridge, out, err);
+	if (ret < 0)
+		return ret;
+	/* We own the bridge's routes: router advertisements must not add any. */
+	return knob("ipv6", c->bridge, "accept_ra", "0", true, err);
+}
+
+int br_ensure(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, struct cni_err *err)
+{
+	struct cni_err scratch = { 0 };
+	struct nl_link br;
+	int ret;
+
+	ret = nl_link_get(sk, c->bridge, &br, &scratch);
+	if (ret == -ENODEV)
+		ret = br_create(sk, c, &br, err);
+	else if (ret < 0)
+		return err_take(err, &scratch, ret);
+	if (ret < 0)
+		return ret;
+	if (strcmp(br.kind, "bridge"))
+		return cni_err_set(err, CNI_ERR_EXISTS, -EEXIST, "%s already exists but is not a bridge", c->bridge);
+	if ((c->vlan || c->n_trunk) && !br.vlan_filtering) {
+		ret = nl_bridge_set_vlan_filtering(sk, br.ifindex, true, err);
+		if (ret < 0)
+			return ret;
+		br.vlan_filtering = true;
+	}
+	if (c->promisc && !br.promisc) {
+		ret = nl_link_set_promisc(sk, br.ifindex, true, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (c->proxy_arp) {
+		ret = knob("ipv4", c->bridge, "proxy_arp", "1", false, err);
+		if (!ret) {
+			char path[128];
+
+			/* Without this the kernel delays proxy answers by up to 0.8 s. */
+			snprintf(path, sizeof(path), "net/ipv4/neigh/%s/proxy_delay", c->bridge);
+			ret = sysctl_write(path, "0", err);
+		}
+		if (ret < 0)
+			return ret;
+	}
+	ret = rp_filter_set(c, c->bridge, err);
+	if (ret < 0)
+		return ret;
+	if (!br.up) {
+		ret = nl_link_set_up(sk, br.ifindex, true, err);
+		if (ret < 0)
+			return ret;
+	}
+	return nl_link_get_index(sk, br.ifindex, out, err);
+}
+
+static int port_vlans(struct nl_sock *sk, const struct br_conf *c, uint16_t vlan, int ifindex,
+		      struct cni_err *err)
+{
+	struct cni_err scratch = { 0 };
+	size_t i;
+	int ret;
+
+	if (!vlan && !c->n_trunk)
+		return 0;
+	/* A new port joins the default VLAN 1 untagged; the reference drops it on request. */
+	if (!c->preserve_default_vlan) {
+		ret = nl_bridge_vlan_del(sk, ifindex, 1, 1, 0, &scratch);
+		if (ret < 0 && ret != -ENOENT && ret != -EINVAL)
+			return err_take(err, &scratch, ret);
+	}
+	if (vlan) {
+		ret = nl_bridge_vlan_add(sk, ifindex, vlan, vlan, NL_VLAN_PVID | NL_VLAN_UNTAGGED, err);
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < c->n_trunk; i++) {
+		ret = nl_bridge_vlan_add(sk, ifindex, c->trunk[i].min, c->trunk[i].max, 0, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int br_port_setup(struct nl_sock *sk, const struct br_conf *c, int bridge, int ifindex,
+		  const char *ifname, struct cni_err *err)
+{
+	int ret;
+
+	ret = nl_link_set_master(sk, ifindex, bridge, err);
+	if (!ret && c->hairpin)
+		ret = nl_bridge_port_set_hairpin(sk, ifindex, true, err);
+	if (!ret && c->port_isolation)
+		ret = nl_bridge_port_set_isolated(sk, ifindex, true, err);
+	if (!ret)
+		ret = port_vlans(sk, c, c->vlan, ifindex, err);
+	if (!ret)
+		ret = rp_filter_set(c, ifname, err);
+	if (!ret)
+		ret = nl_link_set_up(sk, ifindex, true, err);
+	return ret;
+}
+
+/*
+ * With a VLAN the gateway must live in that VLAN: like the reference, a veth
+ * "<bridge>.<vlan>" whose other end is an untagged PVID port of the bridge.
+ */
+int br_gateway_link(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *br,
+		    bool create, struct nl_link *out, struct cni_err *err)
+{
+	char name[32], peer[PODNET_VETH_NAMELEN], vid[8];
+	struct cni_err scratch = { 0 };
+	struct nl_veth v = { .peer_netns_fd = -1 };
+	struct nl_link l, pl;
+	int ret;
+
+	if (!c->vlan) {
+		*out = *br;
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%s.%u", c->bridge, c->vlan);
+	if (strlen(name) >= NL_IFNAMSIZ)
+		return cni_err_set(err, CNI_ERR_CONFIG, -ENAMETOOLONG,
+				   "gateway interface name %s is too long; use a shorter bridge name", name);
+	ret = nl_link_get(sk, name, &l, &scratch);
+	if (ret == 0 || !create) {
+		if (ret < 0)
+			return err_take(err, &scratch, ret);
+		*out = l;
+		return 0;
+	}
+	if (ret != -ENODEV)
+		return err_take(err, &scratch, ret);
+	snprintf(vid, sizeof(vid), "%u", c->vlan);
+	podnet_veth_name(c->bridge, "vlan-gateway", vid, peer);
+	v.name = name;
+	v.peer_name = peer;
+	v.mtu = br->mtu;
+	ret = nl_link_add_veth(sk, &v, NULL, &scratch);
+	if (ret < 0 && ret != -EEXIST)
+		return err_take(err, &scratch, ret);
+	ret = nl_link_get(sk, peer, &pl, err);
+	if (!ret) {
+		struct br_conf pc = *c;
+
+		pc.hairpin = pc.port_isolation = false;
+		pc.n_trunk = 0;
+		pc.rp_filter = -1;
+		ret = br_port_setup(sk, &pc, br->ifindex, pl.ifindex, peer, err);
+	}
+	if (!ret)
+		ret = nl_link_get(sk, name, &l, err);
+	if (!ret)
+		ret = nl_link_set_up(sk, l.ifindex, true, err);
+	if (!ret)
+		ret = nl_link_get_index(sk, l.ifindex, out, err);
+	return ret;
+}
+
+int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, int ifindex, const struct cni_prefix *gw,
+		    struct cni_err *err)
+{
+	char want[CNI_PREFIX_STRLEN], have[CNI_PREFIX_STRLEN];
+	struct cni_err scratch = { 0 };
+	struct nl_addr *addrs = NULL;
+	struct nl_addr a = { .ifindex = ifindex, .prefix = *gw };
+	struct nl_link l;
+	size_t n = 0, i;
+	int ret;
+
+	ret = nl_addr_list(sk, ifindex, gw->ip.family, &addrs, &n, err);
+	if (ret < 0)
+		return ret;
+	cni_prefix_format(gw, want);
+	for (i = 0; i < n; i++) {
+		const struct nl_addr *e = &addrs[i];
+		bool overlap;
+
+		if (e->prefix.len == gw->len && cni_ip_equal(&e->prefix.ip, &gw->ip))
+			goto pin;
+		/* IPv6 allows several addresses on the bridge as long as their subnets are apart. */
+		overlap = gw->ip.family == AF_INET || cni_prefix_contains(&e->prefix, &gw->ip) ||
+			  cni_prefix_contains(gw, &e->prefix.ip);
+		if (!overlap)
+			continue;
+		if (!c->force_address) {
+			ret = cni_err_set(err, CNI_ERR_CONFIG, -EEXIST, "\"%s\" already has an IP address different from %s (%s)",
+					  c->bridge, want, cni_prefix_format(&e->prefix, have));
+			goto out;
+		}
+		ret = nl_addr_del(sk, e, err);
+		if (ret < 0 && ret != -EADDRNOTAVAIL)
+			goto out;
+	}
+	/* The gateway is ours to own: waiting for DAD on it would only delay the first pods. */
+	if (gw->ip.family == AF_INET6)
+		a.flags = NL_ADDR_NODAD;
+	ret = nl_addr_add(sk, &a, &scratch);
+	/* A parallel ADD of the same network may have added it just now. */
+	if (ret < 0 && ret != -EEXIST) {
+		err_take(err, &scratch, ret);
+		goto out;
+	}
+pin:
+	/* A bridge takes the lowest MAC of its ports: pin it so pods' neighbours stay valid. */
+	ret = nl_link_get_index(sk, ifindex, &l, err);
+	if (!ret)
+		ret = nl_link_set_mac(sk, ifindex, l.mac, err);
+out:
+	free(addrs);
+	return ret;
+}
