@@ -114,7 +114,7 @@ int podnet_pod_check(struct nl_sock *pod, const struct podnet_conf *c, const str
  * MAC spoof check (macspoofchk): frames entering the bridge from the host veth
  * must carry the pod's MAC. Table "bridge cnip_spoofchk": base chain
  * prerouting (filter, priority -300) does `iifname vmap @ports`; each
- * attachment owns chain H(network)-H(ifname:containerID) with
+ * attachment owns chain "sc-" H(network) "-" H(ifname:containerID) with
  * `ether saddr MAC return; drop` and one element host_ifname : jump chain.
  * Each change is one nft transaction (all or nothing) and idempotent.
  * Runs in the netns of the calling thread.

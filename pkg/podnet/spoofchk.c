@@ -22,7 +22,10 @@
 
 #define SC_TABLE "cnip_spoofchk"
 #define SC_HASH 16
-#define SC_CHAINLEN (2 * SC_HASH + 2)
+#define SC_PFX "sc-"
+#define SC_PFXLEN 3
+/* "sc-" keeps nft from reading a hash that starts with a digit as a number. */
+#define SC_CHAINLEN (SC_PFXLEN + 2 * SC_HASH + 2)
 #define SC_OUT_MAX (4u << 20)
 
 extern char **environ;
@@ -35,14 +38,15 @@ static void sc_chain(const char *network, const char *cid, const char *ifname, c
 	char key[512];
 	int n;
 
-	cni_sha512_hex(network, strlen(network), out, SC_HASH);
-	out[SC_HASH] = '-';
+	memcpy(out, SC_PFX, SC_PFXLEN);
+	cni_sha512_hex(network, strlen(network), out + SC_PFXLEN, SC_HASH);
+	out[SC_PFXLEN + SC_HASH] = '-';
 	n = snprintf(key, sizeof(key), "%s:%s", ifname, cid);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof(key))
 		n = sizeof(key) - 1;
-	cni_sha512_hex(key, (size_t)n, out + SC_HASH + 1, SC_HASH);
+	cni_sha512_hex(key, (size_t)n, out + SC_PFXLEN + SC_HASH + 1, SC_HASH);
 }
 
 /* Runs nft with args, script on stdin; stdout+stderr into *out (may be NULL). */
@@ -241,7 +245,7 @@ int podnet_spoofchk_gc(const char *network, const struct podnet_spoofchk *keep, 
 		       struct cni_err *err)
 {
 	const char *args[] = { "-j", "list", "table", "bridge", SC_TABLE, NULL };
-	char prefix[SC_HASH + 2], chain[SC_CHAINLEN], *out = NULL, *script = NULL;
+	char prefix[SC_PFXLEN + SC_HASH + 2], chain[SC_CHAINLEN], *out = NULL, *script = NULL;
 	struct cni_json *doc = NULL;
 	const struct cni_json *items;
 	size_t i, j, k, len = 0, cap = 0;
@@ -257,9 +261,10 @@ int podnet_spoofchk_gc(const char *network, const struct podnet_spoofchk *keep, 
 	ret = cni_json_parse(out, strlen(out), &doc, err);
 	if (ret < 0)
 		goto out;
-	cni_sha512_hex(network, strlen(network), prefix, SC_HASH);
-	prefix[SC_HASH] = '-';
-	prefix[SC_HASH + 1] = '\0';
+	memcpy(prefix, SC_PFX, SC_PFXLEN);
+	cni_sha512_hex(network, strlen(network), prefix + SC_PFXLEN, SC_HASH);
+	prefix[SC_PFXLEN + SC_HASH] = '-';
+	prefix[SC_PFXLEN + SC_HASH + 1] = '\0';
 	cap = 4096;
 	script = malloc(cap);
 	if (!script) {
@@ -274,7 +279,7 @@ int podnet_spoofchk_gc(const char *network, const struct podnet_spoofchk *keep, 
 		const struct cni_json *map, *elems;
 		bool kept = false;
 
-		if (!name || strncmp(name, prefix, SC_HASH + 1))
+		if (!name || strncmp(name, prefix, strlen(prefix)))
 			continue;
 		for (k = 0; k < nkeep && !kept; k++) {
 			sc_chain(network, keep[k].container_id, keep[k].ifname, chain);
