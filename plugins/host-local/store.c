@@ -25,6 +25,10 @@
  * reference does on every call). On top of that, every index hit is checked
  * against its lease file, and a lease that disagrees also forces a rebuild.
  * A crash mid-operation leaves <dir> changed but not stamped: rebuild again.
+ * (Only a wall clock stepped back onto the stamped second, on a file system
+ * with one-second timestamps, could hide a change; a lease missed that way
+ * is a leak that GC reclaims, never an address given twice, because claims
+ * never trust the index: they rely on link() alone.)
  *
  * A lease is claimed by link()ing a complete temporary file to <dir>/<ip>:
  * link fails when the name exists, so an address is given out once, and no
