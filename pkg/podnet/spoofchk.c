@@ -158,13 +158,14 @@ static int nft_script(const char *script, struct cni_err *err)
 /* Appends the removal of one attachment: its element and its chain. */
 static int sc_del_lines(char *buf, size_t size, const char *host_ifname, const char *chain)
 {
+	/* The chain must exist before an element can jump to it. */
 	return snprintf(buf, size,
+			"add chain bridge " SC_TABLE " %s\n"
 			"add element bridge " SC_TABLE " ports { \"%s\" : jump %s }\n"
 			"delete element bridge " SC_TABLE " ports { \"%s\" }\n"
-			"add chain bridge " SC_TABLE " %s\n"
 			"flush chain bridge " SC_TABLE " %s\n"
 			"delete chain bridge " SC_TABLE " %s\n",
-			host_ifname, chain, host_ifname, chain, chain, chain);
+			chain, host_ifname, chain, host_ifname, chain, chain);
 }
 
 static bool name_ok(const char *s)
