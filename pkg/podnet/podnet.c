@@ -9,6 +9,14 @@
 #include "cni/podnet.h"
 #include "cni/sysctl.h"
 
+/* Hands a scratch error (with its kernel details) to err unless err already holds one. */
+static int err_take(struct cni_err *err, const struct cni_err *from, int ret)
+{
+	if (err && !cni_err_is_set(err))
+		*err = *from;
+	return ret;
+}
+
 /*
  * The reference picks a random name, so a crashed ADD leaks a veth nobody can
  * find again. Hashing the attachment's identity gives the same name on every
@@ -96,14 +104,14 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 			return ret;
 		cni_err_clear(&scratch);
 	} else if (ret != -ENODEV) {
-		return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+		return err_take(err, &scratch, ret);
 	}
 	ret = nl_link_get(pod, req->pod_ifname, &l, &scratch);
 	if (ret == 0)
 		return cni_err_set(err, CNI_ERR_EXISTS, -EEXIST,
 				   "container interface %s already exists", req->pod_ifname);
 	if (ret != -ENODEV)
-		return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+		return err_take(err, &scratch, ret);
 
 	ret = nl_link_add_veth(host, &v, &res.host_ifindex, err);
 	if (ret < 0)
@@ -148,7 +156,7 @@ static int knob_set(const char *proto, const char *ifname, const char *knob, con
 	if (ret == -ENOENT && may_be_missing)
 		return 0;
 	if (ret < 0)
-		return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+		return err_take(err, &scratch, ret);
 	return 0;
 }
 
@@ -269,7 +277,7 @@ int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const
 		if (ret == -EEXIST)
 			continue;
 		if (ret < 0)
-			return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+			return err_take(err, &scratch, ret);
 	}
 	return 0;
 }
@@ -327,7 +335,7 @@ int podnet_veth_remove(struct nl_sock *host, struct nl_sock *pod, const char *if
 		if (ret == 0)
 			ret = nl_link_del(pod, l.ifindex, &scratch);
 		if (ret < 0 && ret != -ENODEV)
-			return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+			return err_take(err, &scratch, ret);
 		cni_err_clear(&scratch);
 	}
 	/* The pod end is gone but its netns lives on elsewhere, or the pod never got it. */
@@ -336,7 +344,7 @@ int podnet_veth_remove(struct nl_sock *host, struct nl_sock *pod, const char *if
 		if (ret == 0 && !strcmp(l.kind, "veth"))
 			ret = nl_link_del(host, l.ifindex, &scratch);
 		if (ret < 0 && ret != -ENODEV)
-			return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+			return err_take(err, &scratch, ret);
 	}
 	return 0;
 }
@@ -385,7 +393,7 @@ int podnet_pod_check(struct nl_sock *pod, const struct podnet_conf *c, const str
 		return cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "container interface %s is missing",
 				   c->ifname);
 	if (ret < 0)
-		return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+		return err_take(err, &scratch, ret);
 	if (!c->link_down && !l.up) {
 		ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "container interface %s is down", c->ifname);
 		goto out;
