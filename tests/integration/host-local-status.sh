@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# host-local: a small range runs out with a clear error (103) and STATUS says
+# host-local: VERSION; a small range runs out with a clear error (103) and STATUS says
 # so (50); a DEL frees room again; STATUS is 50 when dataDir cannot be
 # written; a lock held too long gives "try again" (11); dual stack and CHECK;
 # DEL idempotent, also for a network never seen.
 source "$CNIP_TOP/tests/lib.sh"
 source "$FIXTURES/host-local/lib.sh"
 
+cni_ok "$OURS" VERSION '{"cniVersion": "1.1.0"}'
+jq_ok "$OUT" '.cniVersion == "1.1.0" and (.supportedVersions | index("1.1.0") and index("0.1.0"))'
 C=$(hl_conf hltex '{"ranges": [[{"subnet": "10.40.0.0/29"}], [{"subnet": "fd00:40::/64"}]]}' 1.1.0)
 cni_ok "$OURS" STATUS "$C"
 for i in 1 2 3 4 5; do
