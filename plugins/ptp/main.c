@@ -254,11 +254,11 @@ static int ptp_check(struct cni_ctx *ctx)
 	ret = ptp_conf_parse(ctx->conf, &c, &ctx->err);
 	if (ret < 0)
 		return ret;
+	if (!ctx->conf->prev_result)
+		return cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL, "CHECK needs prevResult");
 	ret = ipam_check(ctx);
 	if (ret < 0)
 		return ret;
-	if (!ctx->conf->prev_result)
-		return cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL, "CHECK needs prevResult");
 	ret = ptp_plan_from_result(&c, ctx->conf->prev_result, ctx->ifname, ctx->netns, &p, &ctx->err);
 	if (!ret)
 		ret = nl_sock_open(-1, &host, &ctx->err);
