@@ -14,7 +14,8 @@
 # sleeping process (its PID in /tmp/cnip/e2e-cluster/holder.pid), which is
 # the underlay: a bridge e2eul0 joining
 #   e2en1, e2en2, e2en3   nodes 172.31.255.1N/24, pod CIDR 10.244.N.0/24
-#   e2eout                "the internet", 172.31.255.100/24, with no route
+#   e2eout                "the internet", 172.31.255.100/24, every node's
+#                         default gateway, with no route
 #                         back to any pod CIDR
 # Each node runs the CNI plugin through hack/cnictl (ADD/CHECK/DEL) for two
 # pods e2enNp1, e2enNp2 (netns), with its own host-local dataDir and result
@@ -115,6 +116,9 @@ do_up() {
 		run ip -n "e2en$n" addr add "$(node_ip "$n")/24" dev eth0
 		run ip -n "e2en$n" link set eth0 up
 		run ip -n "e2en$n" link set lo up
+		# A node's default gateway; proxy ARP (ptp-routed) answers only for
+		# addresses the node can route, 169.254.1.1 included.
+		run ip -n "e2en$n" route add default via "$OUT_IP"
 		run ip netns exec "e2en$n" sysctl -qw net.ipv4.ip_forward=1
 		# kube-proxy's masquerade for traffic that leaves the cluster.
 		run ip netns exec "e2en$n" nft add table ip e2enode
