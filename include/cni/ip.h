@@ -44,6 +44,8 @@ bool cni_ip_equal(const struct cni_ip *a, const struct cni_ip *b);
 /* Orders by family, then numerically. */
 int cni_ip_cmp(const struct cni_ip *a, const struct cni_ip *b);
 bool cni_ip_is_zero(const struct cni_ip *ip);
+/* An IPv6 address of the form ::ffff:a.b.c.d (kept as IPv6 by cni_prefix_parse). */
+bool cni_ip_is_v4_mapped(const struct cni_ip *ip);
 
 /* The network: host bits cleared. */
 struct cni_prefix cni_prefix_network(const struct cni_prefix *p);

@@ -47,7 +47,7 @@ int cni_args_parse(const char *s, struct cni_args **out, struct cni_err *err)
 
 		/* The reference rejects a pair that is not exactly K=V. */
 		if (!eq || eq == pair) {
-			ret = cni_err_set(err, CNI_ERR_ENV, -EINVAL,
+			ret = cni_err_set(err, CNI_ERR_ENV, 0,
 					  "CNI_ARGS: invalid pair \"%s\": expected KEY=VALUE", pair);
 			goto fail;
 		}
@@ -85,7 +85,7 @@ int cni_args_check(const struct cni_args *a, const char *const *known, struct cn
 		if (!strcmp(ign, "1") || !strcasecmp(ign, "true"))
 			ignore = true;
 		else if (strcmp(ign, "0") && strcasecmp(ign, "false"))
-			return cni_err_set(err, CNI_ERR_ENV, -EINVAL,
+			return cni_err_set(err, CNI_ERR_ENV, 0,
 					   "CNI_ARGS: IgnoreUnknown=\"%s\" is not a boolean", ign);
 	}
 	if (ignore || !a)
@@ -99,7 +99,7 @@ int cni_args_check(const struct cni_args *a, const char *const *known, struct cn
 			if (!strcmp(*k, a->keys[i]))
 				break;
 		if (!k || !*k)
-			return cni_err_set(err, CNI_ERR_ENV, -EINVAL,
+			return cni_err_set(err, CNI_ERR_ENV, 0,
 					   "CNI_ARGS: unknown key \"%s\" (set IgnoreUnknown=1 to ignore it)",
 					   a->keys[i]);
 	}

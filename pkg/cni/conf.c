@@ -65,7 +65,7 @@ static int parse_attachments(struct cni_conf *c, struct cni_err *err)
 		struct cni_attachment *v = &c->valid[c->n_valid];
 
 		if (!cni_json_is_object(a))
-			return cni_err_set(err, CNI_ERR_DECODE, -EINVAL,
+			return cni_err_set(err, CNI_ERR_DECODE, 0,
 					   "%s: each attachment must be an object", keys[k - 1]);
 		ret = cni_json_get_str(a, "containerID", &v->container_id, err);
 		if (!ret)
@@ -73,7 +73,7 @@ static int parse_attachments(struct cni_conf *c, struct cni_err *err)
 		if (ret < 0)
 			return ret;
 		if (!v->container_id || !v->ifname)
-			return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
+			return cni_err_set(err, CNI_ERR_CONFIG, 0,
 					   "%s: attachment %zu lacks containerID or ifname", keys[k - 1], i);
 		c->n_valid++;
 	}
@@ -87,7 +87,7 @@ static int parse(struct cni_conf *c, struct cni_err *err)
 	int ret;
 
 	if (!cni_json_is_object(c->root))
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "network config must be a JSON object");
+		return cni_err_set(err, CNI_ERR_DECODE, 0, "network config must be a JSON object");
 	c->cni_version = "";
 	ret = cni_json_get_str(c->root, "cniVersion", &c->cni_version, err);
 	if (ret < 0)
@@ -95,7 +95,7 @@ static int parse(struct cni_conf *c, struct cni_err *err)
 	if (!*c->cni_version)
 		c->cni_version = "0.1.0";
 	if (!cni_version_known(c->cni_version))
-		return cni_err_set(err, CNI_ERR_VERSION, -EINVAL,
+		return cni_err_set(err, CNI_ERR_VERSION, 0,
 				   "incompatible CNI versions: config is \"%s\", plugin supports "
 				   "[0.1.0 0.2.0 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0]", c->cni_version);
 	ret = cni_json_get_str(c->root, "name", &c->name, err);
@@ -118,9 +118,9 @@ static int parse(struct cni_conf *c, struct cni_err *err)
 	if (ret < 0)
 		return ret;
 	if (!c->name || !*c->name)
-		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL, "missing network name");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "missing network name");
 	if (!cni_valid_name(c->name))
-		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "invalid network name \"%s\": must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
 				   c->name);
 	c->ipam_type = ipam_type && *ipam_type ? ipam_type : NULL;

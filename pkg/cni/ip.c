@@ -61,10 +61,57 @@ int cni_prefix_parse(const char *s, struct cni_prefix *out)
 	return 0;
 }
 
+bool cni_ip_is_v4_mapped(const struct cni_ip *ip)
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+	return ip->family == AF_INET6 && !memcmp(ip->a, prefix, sizeof(prefix));
+}
+
+/*
+ * Go's net.IP.String(), not inet_ntop(): glibc prints ::a:b as ::0.10.0.11,
+ * and results and lease file names must match the reference byte for byte.
+ */
 char *cni_ip_format(const struct cni_ip *ip, char *buf)
 {
-	if (!ip->family || !inet_ntop(ip->family, ip->a, buf, CNI_IP_STRLEN))
+	int best = -1, best_len = 0, i, n = 0;
+
+	if (ip->family == AF_INET || cni_ip_is_v4_mapped(ip)) {
+		const uint8_t *a = ip->family == AF_INET ? ip->a : ip->a + 12;
+
+		snprintf(buf, CNI_IP_STRLEN, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+		return buf;
+	}
+	if (ip->family != AF_INET6) {
 		strcpy(buf, "<nil>");
+		return buf;
+	}
+	/* Go (like RFC 5952) folds the leftmost longest run of two or more zero groups. */
+	for (i = 0; i < 8; i++) {
+		int j = i;
+
+		while (j < 8 && !ip->a[2 * j] && !ip->a[2 * j + 1])
+			j++;
+		if (j - i > best_len) {
+			best = i;
+			best_len = j - i;
+		}
+		if (j > i)
+			i = j;
+	}
+	if (best_len < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			n += snprintf(buf + n, CNI_IP_STRLEN - n, "::");
+			i += best_len - 1;
+			continue;
+		}
+		if (i && i != best + best_len)
+			buf[n++] = ':';
+		n += snprintf(buf + n, CNI_IP_STRLEN - n, "%x", (ip->a[2 * i] << 8) | ip->a[2 * i + 1]);
+	}
+	buf[n] = '\0';
 	return buf;
 }
 

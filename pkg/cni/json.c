@@ -68,7 +68,7 @@ const char *cni_json_string(const struct cni_json *j)
 
 static int type_error(const char *key, const char *want, struct cni_err *err)
 {
-	return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "cannot decode \"%s\": expected %s", key, want);
+	return cni_err_set(err, CNI_ERR_DECODE, 0, "cannot decode \"%s\": expected %s", key, want);
 }
 
 int cni_json_get_str(const struct cni_json *obj, const char *key, const char **out,
@@ -168,14 +168,14 @@ int cni_json_parse(const char *text, size_t len, struct cni_json **out, struct c
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (!root) {
 		if (skip_ws(text, len) == len)
-			return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "empty input: expected JSON");
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "invalid JSON near offset %zu",
+			return cni_err_set(err, CNI_ERR_DECODE, 0, "empty input: expected JSON");
+		return cni_err_set(err, CNI_ERR_DECODE, 0, "invalid JSON near offset %zu",
 				   end && end >= text ? (size_t)(end - text) : 0);
 	}
 	/* Trailing garbage after the document is an error in Go, too. */
 	if (end && end >= text && (size_t)(end - text) + skip_ws(end, len - (size_t)(end - text)) < len) {
 		cJSON_Delete(root);
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL,
+		return cni_err_set(err, CNI_ERR_DECODE, 0,
 				   "invalid JSON: trailing data at offset %zu", (size_t)(end - text));
 	}
 	*out = (struct cni_json *)root;

@@ -251,7 +251,7 @@ static int parse_strv(const struct cni_json *obj, const char *key, char ***out, 
 
 		if (!s) {
 			strv_free(v, i);
-			return cni_err_set(err, CNI_ERR_DECODE, -EINVAL,
+			return cni_err_set(err, CNI_ERR_DECODE, 0,
 					   "cannot decode \"%s\": expected an array of strings", key);
 		}
 		if (dup_str(&v[i], s) < 0) {
@@ -274,7 +274,7 @@ int cni_dns_parse(const struct cni_json *j, struct cni_dns *out, struct cni_err 
 	if (!j)
 		return 0;
 	if (!cni_json_is_object(j))
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "cannot decode \"dns\": expected an object");
+		return cni_err_set(err, CNI_ERR_DECODE, 0, "cannot decode \"dns\": expected an object");
 	ret = parse_strv(j, "nameservers", &d.nameservers, &d.n_nameservers, err);
 	if (!ret)
 		ret = parse_strv(j, "search", &d.search, &d.n_search, err);
@@ -302,9 +302,9 @@ static int parse_prefix(const struct cni_json *obj, const char *key, bool requir
 	if (ret < 0)
 		return ret;
 	if (!s)
-		return required ? cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "result: missing \"%s\"", key) : 0;
+		return required ? cni_err_set(err, CNI_ERR_DECODE, 0, "result: missing \"%s\"", key) : 0;
 	if (cni_prefix_parse(s, out) < 0)
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "result: invalid CIDR \"%s\" in \"%s\"", s, key);
+		return cni_err_set(err, CNI_ERR_DECODE, 0, "result: invalid CIDR \"%s\" in \"%s\"", s, key);
 	return 0;
 }
 
@@ -317,7 +317,7 @@ static int parse_ip(const struct cni_json *obj, const char *key, struct cni_ip *
 	if (ret < 0 || !s || !*s)
 		return ret;
 	if (cni_ip_parse(s, out) < 0)
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "result: invalid IP \"%s\" in \"%s\"", s, key);
+		return cni_err_set(err, CNI_ERR_DECODE, 0, "result: invalid IP \"%s\" in \"%s\"", s, key);
 	return 0;
 }
 
@@ -331,7 +331,7 @@ static int parse_route(struct cni_result *r, const struct cni_json *j, struct cn
 	int i, idx, ret;
 
 	if (!cni_json_is_object(j))
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "result: a route must be an object");
+		return cni_err_set(err, CNI_ERR_DECODE, 0, "result: a route must be an object");
 	ret = parse_prefix(j, "dst", true, &dst, err);
 	if (!ret)
 		ret = parse_ip(j, "gw", &gw, err);
@@ -401,7 +401,7 @@ static int parse_current(struct cni_result *r, const struct cni_json *j, struct 
 		int idx;
 
 		if (!cni_json_is_object(o))
-			return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "result: an interface must be an object");
+			return cni_err_set(err, CNI_ERR_DECODE, 0, "result: an interface must be an object");
 		ret = cni_json_get_str(o, "name", &name, err);
 		if (!ret)
 			ret = cni_json_get_str(o, "mac", &mac, err);
@@ -431,19 +431,19 @@ static int parse_current(struct cni_result *r, const struct cni_json *j, struct 
 		long long iface = -1;
 
 		if (!cni_json_is_object(o))
-			return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "result: an ip must be an object");
+			return cni_err_set(err, CNI_ERR_DECODE, 0, "result: an ip must be an object");
 		ret = parse_prefix(o, "address", true, &addr, err);
 		if (!ret)
 			ret = parse_ip(o, "gateway", &gw, err);
 		if (!ret)
 			ret = cni_json_get_int(o, "interface", -1, 0x7fffffff, &iface, err);
 		if (!ret && gw.family && gw.family != addr.ip.family)
-			ret = cni_err_set(err, CNI_ERR_DECODE, -EINVAL,
+			ret = cni_err_set(err, CNI_ERR_DECODE, 0,
 					  "result: gateway and address of an ip differ in family");
 		if (ret < 0)
 			return ret;
 		if (iface >= (long long)r->n_ifaces)
-			return cni_err_set(err, CNI_ERR_DECODE, -EINVAL,
+			return cni_err_set(err, CNI_ERR_DECODE, 0,
 					   "result: ip refers to interface %lld of %zu", iface, r->n_ifaces);
 		if (cni_result_add_ip(r, &addr, &gw, (int)iface) < 0)
 			return -ENOMEM;
@@ -461,14 +461,14 @@ int cni_result_from_json(const struct cni_json *j, const char *version, struct c
 	int ret;
 
 	if (!cni_json_is_object(j))
-		return cni_err_set(err, CNI_ERR_DECODE, -EINVAL, "result: expected a JSON object");
+		return cni_err_set(err, CNI_ERR_DECODE, 0, "result: expected a JSON object");
 	if (!version) {
 		ret = cni_json_get_str(j, "cniVersion", &version, err);
 		if (ret < 0)
 			return ret;
 	}
 	if (version && *version && !cni_version_known(version))
-		return cni_err_set(err, CNI_ERR_VERSION, -EINVAL,
+		return cni_err_set(err, CNI_ERR_VERSION, 0,
 				   "result: unsupported cniVersion \"%s\"", version);
 	r = cni_result_new();
 	if (!r)
@@ -571,7 +571,7 @@ static cJSON *format_legacy(const struct cni_result *r, const char *version, str
 	}
 	if (!first[0] && !first[1]) {
 		cJSON_Delete(root);
-		cni_err_set(err, CNI_ERR_VERSION, -EINVAL,
+		cni_err_set(err, CNI_ERR_VERSION, 0,
 			    "cannot convert result to version %s: no IP addresses", version);
 		return NULL;
 	}
@@ -672,7 +672,7 @@ int cni_result_format(const struct cni_result *r, const char *version, char **ou
 	if (!version || !*version)
 		version = "0.1.0";
 	if (!cni_version_known(version))
-		return cni_err_set(err, CNI_ERR_VERSION, -EINVAL, "unsupported cniVersion \"%s\"", version);
+		return cni_err_set(err, CNI_ERR_VERSION, 0, "unsupported cniVersion \"%s\"", version);
 	if (cni_version_cmp(version, "0.3.0") < 0)
 		root = format_legacy(r, version, err);
 	else

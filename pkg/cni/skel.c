@@ -128,8 +128,8 @@ static int print_version(FILE *f)
 static int env_error(struct cni_err *err, const char *var, const char *why, const char *val)
 {
 	if (val)
-		return cni_err_set(err, CNI_ERR_ENV, -EINVAL, "%s %s: \"%s\"", var, why, val);
-	return cni_err_set(err, CNI_ERR_ENV, -EINVAL, "%s %s", var, why);
+		return cni_err_set(err, CNI_ERR_ENV, 0, "%s %s: \"%s\"", var, why, val);
+	return cni_err_set(err, CNI_ERR_ENV, 0, "%s %s", var, why);
 }
 
 static int read_env(struct cni_ctx *ctx, unsigned int need)
@@ -173,7 +173,7 @@ static int open_netns(struct cni_ctx *ctx, const struct cni_plugin *p)
 	if (ret < 0)
 		return ret;
 	if (cni_netns_is_current(ctx->netns_fd))
-		return cni_err_set(&ctx->err, CNI_ERR_ENV, -EINVAL,
+		return cni_err_set(&ctx->err, CNI_ERR_ENV, 0,
 				   "CNI_NETNS \"%s\" is the plugin's own network namespace; refusing to "
 				   "touch the node's interfaces", ctx->netns);
 	return 0;
@@ -274,7 +274,7 @@ int cni_skel_main(const struct cni_plugin *p)
 	if (ret < 0)
 		goto out;
 	if (commands[i].min_version && cni_version_cmp(ctx.conf->cni_version, commands[i].min_version) < 0) {
-		ret = cni_err_set(&ctx.err, CNI_ERR_VERSION, -EINVAL,
+		ret = cni_err_set(&ctx.err, CNI_ERR_VERSION, 0,
 				  "config version \"%s\" does not allow %s (needs %s or later)",
 				  ctx.conf->cni_version, ctx.command, commands[i].min_version);
 		goto out;

@@ -25,7 +25,7 @@ static int find_in_path(const char *name, const char *dirs, char **out, struct c
 	const char *p = dirs ? dirs : "";
 
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "invalid IPAM plugin type \"%s\": must be a plain file name", name);
 	while (*p) {
 		size_t n = strcspn(p, ":");

@@ -29,13 +29,13 @@ int cni_netns_open(const char *path, int *fd, struct cni_err *err)
 	/* A plain file or a stale mount point is not a namespace, whatever its path. */
 	if (fstatfs(f, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
 		close(f);
-		return cni_err_set(err, CNI_ERR_ENV, -EINVAL, "CNI_NETNS \"%s\" is not a network namespace",
+		return cni_err_set(err, CNI_ERR_ENV, 0, "CNI_NETNS \"%s\" is not a network namespace",
 				   path);
 	}
 	type = ioctl(f, NS_GET_NSTYPE);
 	if (type >= 0 && type != CLONE_NEWNET) {
 		close(f);
-		return cni_err_set(err, CNI_ERR_ENV, -EINVAL,
+		return cni_err_set(err, CNI_ERR_ENV, 0,
 				   "CNI_NETNS \"%s\" is a namespace, but not a network namespace", path);
 	}
 	*fd = f;

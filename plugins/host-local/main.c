@@ -65,7 +65,7 @@ static int assign_requested(struct cni_ctx *ctx, const struct hl_conf *c, struct
 			want[i] = c->req[k];
 		else
 			snprintf(left + strlen(left), sizeof(left) - strlen(left), " %s",
-				 hl_ip_string(&c->req[k], buf));
+				 cni_ip_format(&c->req[k], buf));
 	}
 	if (left[0])
 		return fail(ctx, CNI_ERR_CONFIG, -EINVAL,
@@ -107,7 +107,7 @@ static int allocate(struct cni_ctx *ctx, struct hl_store *s, const struct hl_ran
 		if (cni_ip_equal(want, &r->gw))
 			return fail(ctx, CNI_ERR_CONFIG, -EINVAL,
 					   "failed to allocate for range %u: requested ip %s is subnet's gateway",
-					   idx, hl_ip_string(want, a));
+					   idx, cni_ip_format(want, a));
 		if (held && cni_ip_equal(held, want)) {
 			*got = *held;
 			return 0;
@@ -115,13 +115,13 @@ static int allocate(struct cni_ctx *ctx, struct hl_store *s, const struct hl_ran
 		if (held)
 			return fail(ctx, CNI_ERR_EXISTS, -EEXIST,
 					   "failed to allocate for range %u: %s/%s already holds %s, not the requested %s",
-					   idx, ctx->container_id, ctx->ifname, hl_ip_string(held, a),
-					   hl_ip_string(want, b));
+					   idx, ctx->container_id, ctx->ifname, cni_ip_format(held, a),
+					   cni_ip_format(want, b));
 		ret = hl_store_reserve(s, want, ctx->container_id, ctx->ifname, idx, &ctx->err);
 		if (ret == -EEXIST)
 			return fail(ctx, CNI_ERR_EXISTS, ret,
 					   "failed to allocate for range %u: requested IP address %s is not available in range set %s",
-					   idx, hl_ip_string(want, a), rs);
+					   idx, cni_ip_format(want, a), rs);
 		if (ret < 0)
 			return ret;
 		*got = *want;
@@ -213,7 +213,7 @@ undo:
 		if (fresh[i] && hl_store_release_ip(s, &got[i], ctx->container_id, ctx->ifname,
 						    NULL) < 0)
 			cni_err_details(&ctx->err, "could not release %s",
-					hl_ip_string(&got[i], (char[CNI_IP_STRLEN]){ 0 }));
+					cni_ip_format(&got[i], (char[CNI_IP_STRLEN]){ 0 }));
 out:
 	hl_store_close(s);
 	hl_conf_free(c);
@@ -299,7 +299,7 @@ static int hl_check(struct cni_ctx *ctx)
 		if (ours && !leased) {
 			ret = fail(ctx, CNI_ERR_CHECK, -ENOENT,
 					  "host-local: %s of prevResult is not leased to container %s (%s)",
-					  hl_ip_string(ip, a), ctx->container_id, ctx->ifname);
+					  cni_ip_format(ip, a), ctx->container_id, ctx->ifname);
 			goto out;
 		}
 	}

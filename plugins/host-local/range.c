@@ -5,56 +5,6 @@
 
 #include "range.h"
 
-static bool is_v4_mapped(const struct cni_ip *ip)
-{
-	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
-
-	return ip->family == AF_INET6 && !memcmp(ip->a, prefix, sizeof(prefix));
-}
-
-char *hl_ip_string(const struct cni_ip *ip, char *buf)
-{
-	int best = -1, best_len = 0, i, n = 0;
-
-	if (ip->family == AF_INET || is_v4_mapped(ip)) {
-		const uint8_t *a = ip->family == AF_INET ? ip->a : ip->a + 12;
-
-		snprintf(buf, CNI_IP_STRLEN, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-		return buf;
-	}
-	if (ip->family != AF_INET6) {
-		strcpy(buf, "<nil>");
-		return buf;
-	}
-	/* Go (like RFC 5952) folds the leftmost longest run of two or more zero groups. */
-	for (i = 0; i < 8; i++) {
-		int j = i;
-
-		while (j < 8 && !ip->a[2 * j] && !ip->a[2 * j + 1])
-			j++;
-		if (j - i > best_len) {
-			best = i;
-			best_len = j - i;
-		}
-		if (j > i)
-			i = j;
-	}
-	if (best_len < 2)
-		best = -1;
-	for (i = 0; i < 8; i++) {
-		if (i == best) {
-			n += snprintf(buf + n, CNI_IP_STRLEN - n, "::");
-			i += best_len - 1;
-			continue;
-		}
-		if (i && i != best + best_len)
-			buf[n++] = ':';
-		n += snprintf(buf + n, CNI_IP_STRLEN - n, "%x", (ip->a[2 * i] << 8) | ip->a[2 * i + 1]);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 static int parse_ip(const char *what, const char *s, struct cni_ip *out, struct cni_err *err)
 {
 	if (cni_ip_parse(s, out))
@@ -78,13 +28,13 @@ int hl_range_init(struct hl_range *out, const char *subnet, const char *start, c
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "Network %s too small to allocate from",
 				   subnet);
 	/* Go turns a v4-mapped address into IPv4 but keeps the 128-bit mask. */
-	if (is_v4_mapped(&sub.ip))
+	if (cni_ip_is_v4_mapped(&sub.ip))
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "IPNet IP and Mask version mismatch");
 	net = cni_prefix_network(&sub);
 	if (!cni_ip_equal(&net.ip, &sub.ip))
 		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "Network has host bits set. For a subnet mask of length %u the network address is %s",
-				   sub.len, hl_ip_string(&net.ip, ipbuf));
+				   sub.len, cni_ip_format(&net.ip, ipbuf));
 	r.subnet = net;
 	cni_prefix_format(&net, buf);
 
@@ -112,10 +62,10 @@ int hl_range_init(struct hl_range *out, const char *subnet, const char *start, c
 	if (!cni_prefix_contains(&net, &r.start) || (end && r.end.family == r.start.family &&
 						      cni_ip_cmp(&r.start, &r.end) > 0))
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "RangeStart %s not in network %s",
-				   hl_ip_string(&r.start, ipbuf), buf);
+				   cni_ip_format(&r.start, ipbuf), buf);
 	if (!cni_prefix_contains(&net, &r.end) || cni_ip_cmp(&r.end, &r.start) < 0)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "RangeEnd %s not in network %s",
-				   hl_ip_string(&r.end, ipbuf), buf);
+				   cni_ip_format(&r.end, ipbuf), buf);
 	*out = r;
 	return 0;
 }
@@ -138,7 +88,7 @@ char *hl_range_string(const struct hl_range *r, char *buf)
 {
 	char s[CNI_IP_STRLEN], e[CNI_IP_STRLEN];
 
-	snprintf(buf, HL_RANGE_STRLEN, "%s-%s", hl_ip_string(&r->start, s), hl_ip_string(&r->end, e));
+	snprintf(buf, HL_RANGE_STRLEN, "%s-%s", cni_ip_format(&r->start, s), cni_ip_format(&r->end, e));
 	return buf;
 }
 

@@ -29,12 +29,6 @@ struct hl_rangeset {
 /* "start-end" of a range */
 #define HL_RANGE_STRLEN (2 * CNI_IP_STRLEN + 2)
 
-/*
- * Go's net.IP.String() form, which names lease files and fills
- * last_reserved_ip: glibc differs for ::a.b.c.d, so we do not use inet_ntop
- * for IPv6. buf holds CNI_IP_STRLEN bytes; returns buf.
- */
-char *hl_ip_string(const struct cni_ip *ip, char *buf);
 
 /*
  * Fills r from the strings of a config (start, end, gw may be NULL) with the

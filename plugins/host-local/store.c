@@ -963,7 +963,7 @@ bool hl_store_is_free(struct hl_store *s, const struct cni_ip *ip)
 	char name[CNI_IP_STRLEN];
 	struct stat st;
 
-	if (fstatat(s->dirfd, hl_ip_string(ip, name), &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(s->dirfd, cni_ip_format(ip, name), &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT;
 	return S_ISREG(st.st_mode) && st.st_size == 0;
 }
@@ -1014,7 +1014,7 @@ int hl_store_reserve(struct hl_store *s, const struct cni_ip *ip, const char *ci
 	ret = ensure_index(s, err);
 	if (ret < 0)
 		return ret;
-	hl_ip_string(ip, name);
+	cni_ip_format(ip, name);
 	len = asprintf(&content, "%s\r\n%s", cid, ifname);
 	if (len < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, -ENOMEM, "reserving %s", name);
@@ -1114,7 +1114,7 @@ int hl_store_release_ip(struct hl_store *s, const struct cni_ip *ip, const char 
 	ret = ensure_index(s, err);
 	if (ret < 0)
 		return ret;
-	hl_ip_string(ip, name);
+	cni_ip_format(ip, name);
 	if (read_lease(s->dirfd, name, buf, sizeof(buf), &c, &i) < 0 || strcmp(c, cid) ||
 	    strcmp(i, ifname))
 		return 0;

@@ -25,7 +25,7 @@ static const char *ip_str(const struct cni_ip *ip)
 	static char buf[4][CNI_IP_STRLEN];
 	static int n;
 
-	return hl_ip_string(ip, buf[n++ % 4]);
+	return cni_ip_format(ip, buf[n++ % 4]);
 }
 
 static void test_order_and_defaults(void **state)

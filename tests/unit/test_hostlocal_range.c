@@ -20,7 +20,7 @@ static void ip_is(const struct cni_ip *ip, const char *want)
 {
 	char buf[CNI_IP_STRLEN];
 
-	assert_string_equal(hl_ip_string(ip, buf), want);
+	assert_string_equal(cni_ip_format(ip, buf), want);
 }
 
 static struct hl_range range_ok(const char *subnet, const char *start, const char *end,
@@ -214,7 +214,7 @@ static void order_is(const struct hl_rangeset *set, const char *last, const char
 	hl_iter_init(&it, set, last ? &l : NULL);
 	for (i = 0; want[i]; i++) {
 		assert_true(hl_iter_next(&it, &ip, &r));
-		assert_string_equal(hl_ip_string(&ip, buf), want[i]);
+		assert_string_equal(cni_ip_format(&ip, buf), want[i]);
 		assert_true(hl_range_contains(r, &ip));
 	}
 	assert_false(hl_iter_next(&it, &ip, &r));

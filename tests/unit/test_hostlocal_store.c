@@ -118,7 +118,7 @@ static const char *found(struct hl_store *s, const char *cid, const char *ifname
 	out[0] = '\0';
 	for (i = 0; i < n; i++)
 		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i ? " " : "",
-			 hl_ip_string(&ips[i], buf));
+			 cni_ip_format(&ips[i], buf));
 	return out;
 }
 

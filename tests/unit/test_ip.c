@@ -15,6 +15,15 @@ static void test_parse_format(void **state)
 		{ "::ffff:10.1.2.3", "10.1.2.3", AF_INET },
 		{ "fd00::1", "fd00::1", AF_INET6 },
 		{ "FD00:0:0::01", "fd00::1", AF_INET6 },
+		/* Go's form, where inet_ntop would print ::0.10.0.11 */
+		{ "::a:b", "::a:b", AF_INET6 },
+		{ "::1", "::1", AF_INET6 },
+		{ "::", "::", AF_INET6 },
+		{ "1:0:0:1:0:0:0:1", "1:0:0:1::1", AF_INET6 },
+		{ "1:0:0:0:1:0:0:1", "1::1:0:0:1", AF_INET6 },
+		{ "1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0", AF_INET6 },
+		{ "fd00:1:2:3:4:5:6:0", "fd00:1:2:3:4:5:6:0", AF_INET6 },
+		{ "fd00::", "fd00::", AF_INET6 },
 	};
 	char buf[CNI_IP_STRLEN];
 	struct cni_ip ip;
