@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Sourced by tests/e2e/*.sh. `e2e_node "$@"` re-executes the test inside a
-# throwaway node: private network and mount namespace, tmpfs on /run/netns,
+# throwaway node: private network, mount and PID namespace (whatever the
+# clients leave running dies with the test), tmpfs on /run/netns,
 # /var/lib/cni, /run/cni, /etc/cni/net.d, /opt (with private copies of the
 # plugins in /opt/cni/bin) and /dev/shm, an uplink to an "outside" netns, and
 # a temp dir $W for the clients' storage and state. Cleanup runs on any exit:
@@ -69,7 +70,7 @@ e2e_pids_using() {
 e2e_node() {
 	if [ "${E2E_IN_NODE:-}" != 1 ]; then
 		[ "$(id -u)" -eq 0 ] || skip "needs root"
-		exec unshare --net --mount --propagation private -- \
+		exec unshare --net --mount --propagation private --pid --fork --mount-proc -- \
 			env E2E_IN_NODE=1 bash "$0" "$@"
 	fi
 	local d p
