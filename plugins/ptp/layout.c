@@ -167,34 +167,36 @@ int ptp_plan_from_ipam(const struct ptp_conf *c, const struct cni_result *ipam,
 	struct ptp_plan p = { .proxy_arp = c->proxy_arp, .pod_iface = 1 };
 	struct ptp_addr a;
 	size_t i;
-	int ret;
+	int ret = -ENOMEM;
 
 	if (!ipam->n_ips)
 		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
 				   "IPAM gave no address: ptp routes pods by address and needs an IPAM plugin");
 	p.result = cni_result_new();
 	if (!p.result)
-		goto nomem;
+		goto fail;
 	for (i = 0; i < ipam->n_ips; i++) {
 		const struct cni_ipcfg *ip = &ipam->ips[i];
 
 		ret = addr_plan(c->proxy_arp, &ip->addr, ip->gw.family ? &ip->gw : NULL, &a, err);
+		if (!ret)
+			ret = plan_add(&p, &a);
+		if (!ret && cni_result_add_ip(p.result, &a.pod, &a.gw, 1) < 0)
+			ret = -ENOMEM;
 		if (ret < 0)
 			goto fail;
-		if (plan_add(&p, &a) < 0 || cni_result_add_ip(p.result, &a.pod, &a.gw, 1) < 0)
-			goto nomem;
 	}
-	if (plan_routes(&p, ipam, p.result) < 0)
-		goto nomem;
+	ret = plan_routes(&p, ipam, p.result);
 	/* Only a config that sets DNS overrides IPAM's, as in the reference. */
-	ret = cni_dns_copy(&p.result->dns, dns && !cni_dns_is_empty(dns) ? dns : &ipam->dns);
+	if (!ret)
+		ret = cni_dns_copy(&p.result->dns, dns && !cni_dns_is_empty(dns) ? dns : &ipam->dns);
 	if (ret < 0)
-		goto nomem;
+		goto fail;
 	*out = p;
 	return 0;
-nomem:
-	ret = cni_err_set(err, CNI_ERR_INTERNAL, -ENOMEM, "planning the ptp layout");
 fail:
+	/* No-op when addr_plan() said why already: the first error wins. */
+	cni_err_set(err, CNI_ERR_INTERNAL, ret, "planning the ptp layout");
 	ptp_plan_clear(&p);
 	return ret;
 }

@@ -130,23 +130,21 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 		goto fail;
 	*out = p.result;
 	p.result = NULL;
-	goto out;
 fail:
 	/* Undo in reverse; ctx->err keeps the first error, undo failures go to scratch. */
-	if (masq) {
+	if (ret < 0 && masq) {
 		struct nft_masq_id id = masq_id(ctx);
 		struct cni_err scratch = { 0 };
 
 		(void)!nft_masq_del(&id, NULL, 0, &scratch);
 	}
-	if (wired) {
+	if (ret < 0 && wired) {
 		struct cni_err scratch = { 0 };
 
 		(void)!podnet_veth_remove(host, pod, ctx->ifname, host_name, &scratch);
 	}
-	if (leased)
+	if (ret < 0 && leased)
 		ipam_del(ctx);
-out:
 	nl_sock_close(pod);
 	nl_sock_close(host);
 	ptp_plan_clear(&p);
