@@ -423,7 +423,7 @@ static int wait_check(struct nl_sock *ev, unsigned int seq, int ifindex, int len
 	struct nl_link l;
 	int e;
 
-	for (m = (const struct nlmsghdr *)ev->buf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+	for (m = (const struct nlmsghdr *)ev->buf; nl_msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
 		if (m->nlmsg_type == NLMSG_ERROR && m->nlmsg_seq == seq) {
 			e = -EBADMSG;
 			if (mnl_nlmsg_get_payload_len(m) >= sizeof(struct nlmsgerr))

@@ -22,6 +22,16 @@ struct nl_sock {
 	char *buf;			/* NL_RECV_SIZE bytes */
 };
 
+/*
+ * mnl_nlmsg_ok() compares (int)nlmsg_len, so a length above INT_MAX passes it
+ * and mnl_nlmsg_next() then never advances: check it unsigned.
+ */
+static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int len)
+{
+	return len >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (unsigned int)len;
+}
+
 /* Called for every data message of a reply; return MNL_CB_OK or MNL_CB_ERROR (-> -EBADMSG). */
 typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, void *data);
 

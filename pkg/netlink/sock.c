@@ -221,7 +221,7 @@ int nl_talk(struct nl_sock *sk, struct nlmsghdr *nlh, nl_msg_cb cb, void *data)
 		if (n == 0)
 			return -EBADMSG;
 		len = (int)n;
-		for (m = (const struct nlmsghdr *)sk->buf; mnl_nlmsg_ok(m, len);
+		for (m = (const struct nlmsghdr *)sk->buf; nl_msg_ok(m, len);
 		     m = mnl_nlmsg_next(m, &len)) {
 			int e;
 
