@@ -147,7 +147,8 @@ int nl_link_get_index(struct nl_sock *sk, int ifindex, struct nl_link *out, stru
  * either name is taken. *ifindex (may be NULL) gets the ifindex of v->name. */
 int nl_link_add_veth(struct nl_sock *sk, const struct nl_veth *v, int *ifindex, struct cni_err *err)
 	__attribute__((warn_unused_result));
-/* Creates a bridge; -EEXIST if the name is taken. *ifindex (may be NULL) gets its ifindex. */
+/* Creates a bridge; -EEXIST if the name is taken, -EOPNOTSUPP if vlan_filtering is
+ * asked of a kernel without it. *ifindex (may be NULL) gets its ifindex. */
 int nl_link_add_bridge(struct nl_sock *sk, const struct nl_bridge *b, int *ifindex, struct cni_err *err)
 	__attribute__((warn_unused_result));
 /* Deletes the link (a veth takes its peer along); -ENODEV if it is gone. */
@@ -172,7 +173,8 @@ int nl_link_wait_up(struct nl_sock *sk, int ifindex, int timeout_ms, struct cni_
 
 /* Bridges and their ports */
 
-/* Turns VLAN filtering of an existing bridge on or off. */
+/* Turns VLAN filtering of an existing bridge on or off; -EOPNOTSUPP (even for off)
+ * on kernels built without CONFIG_BRIDGE_VLAN_FILTERING, as this test machine's. */
 int nl_bridge_set_vlan_filtering(struct nl_sock *sk, int ifindex, bool on, struct cni_err *err)
 	__attribute__((warn_unused_result));
 /* Hairpin mode of a bridge port (read back in nl_link.hairpin). */
@@ -224,8 +226,8 @@ int nl_route_replace(struct nl_sock *sk, const struct nl_route *r, struct cni_er
 /* Deletes the route; -ESRCH if it is not there. */
 int nl_route_del(struct nl_sock *sk, const struct nl_route *r, struct cni_err *err)
 	__attribute__((warn_unused_result));
-/* Lists unicast and local routes of family (AF_UNSPEC: both) in table (0: main,
- * NL_TABLE_ANY: all) through oif (0: any) into a malloc'ed array (free()). */
+/* Lists the routes (any type, cached clones skipped) of family (AF_UNSPEC: both) in
+ * table (0: main, NL_TABLE_ANY: all) through oif (0: any) into a malloc'ed array (free()). */
 int nl_route_list(struct nl_sock *sk, int family, uint32_t table, int oif,
 		  struct nl_route **out, size_t *n, struct cni_err *err)
 	__attribute__((warn_unused_result));
