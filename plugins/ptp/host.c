@@ -215,6 +215,30 @@ static int check_routes(struct nl_sock *host, const struct ptp_plan *p, const st
 	return ret;
 }
 
+/*
+ * proxy_arp answers only for an address the node routes through another
+ * interface: without such a route (a node with no default route) pods can
+ * never resolve 169.254.1.1. Policy rules are not evaluated: any table counts.
+ */
+static int check_proxy_route(struct nl_sock *host, const struct nl_link *veth, struct cni_err *err)
+{
+	struct nl_route *have = NULL;
+	bool found = false;
+	size_t i, n = 0;
+	int ret;
+
+	ret = nl_route_list(host, AF_INET, NL_TABLE_ANY, 0, &have, &n, err);
+	for (i = 0; !ret && !found && i < n; i++)
+		found = (have[i].type == NL_ROUTE_UNICAST || !have[i].type) && have[i].oif != veth->ifindex &&
+			cni_prefix_contains(&have[i].dst, &ptp_proxy_gw4);
+	if (!ret && !found)
+		ret = cni_err_set(err, CNI_ERR_CHECK, -ENETUNREACH,
+				  "the node has no route covering 169.254.1.1 (a default route does): "
+				  "proxy ARP cannot answer for the pod's gateway");
+	free(have);
+	return ret;
+}
+
 int ptp_host_check(struct nl_sock *host, const struct ptp_conf *c, const struct ptp_plan *p,
 		   const struct nl_link *veth, struct cni_err *err)
 {
@@ -237,6 +261,8 @@ int ptp_host_check(struct nl_sock *host, const struct ptp_conf *c, const struct 
 		ret = knob_expect("ipv4/conf", veth->name, "proxy_arp", "1", err);
 		if (!ret)
 			ret = knob_expect("ipv4/neigh", veth->name, "proxy_delay", "0", err);
+		if (!ret)
+			ret = check_proxy_route(host, veth, err);
 	}
 	if (!ret && c->rp_filter != PTP_RP_UNSET)
 		ret = knob_expect("ipv4/conf", veth->name, "rp_filter", rp, err);

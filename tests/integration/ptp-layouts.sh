@@ -175,4 +175,16 @@ cni_err ptp CHECK "$(with_prev "$(conf 1.0.0 ref 4 '"mtu":1400,"rpFilter":2')" "
 jq_ok "$OUT" '.msg | test("rp_filter")'
 cni_ok ptp DEL "$(conf 1.0.0 ref 4 '"mtu":1400,"rpFilter":2')"
 ip netns del ptt-d
+note "proxyArp needs a node route covering 169.254.1.1; CHECK says so when it is missing"
+NET=ptt-noroute NETNS=$(mkpod ptt-e) CID=ptt-e
+cni_ok ptp ADD "$(conf 1.0.0 proxy 4)"
+res=$OUT
+cni_ok ptp CHECK "$(with_prev "$(conf 1.0.0 proxy 4)" "$res")"
+ip route del default
+! ip netns exec ptt-e ping -c1 -W1 192.0.2.1 >/dev/null 2>&1 || fail "pod resolved 169.254.1.1 without a node route"
+cni_err ptp CHECK "$(with_prev "$(conf 1.0.0 proxy 4)" "$res")" 105
+jq_ok "$OUT" '.msg | test("169.254.1.1")'
+ip route add default via 192.0.2.2
+cni_ok ptp DEL "$(with_prev "$(conf 1.0.0 proxy 4)" "$res")"
+ip netns del ptt-e
 note "all good"

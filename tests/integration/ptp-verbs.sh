@@ -13,6 +13,12 @@ IFNAME=eth0
 NET=ptt-verbs
 [ -x "$CNIP_BIN/host-local" ] || skip "needs our host-local (STATUS, GC)"
 
+# A node's uplink and default route: proxyArp needs a route covering 169.254.1.1.
+ip netns add ptt-out
+ip link add ptt-up type veth peer name eth0 netns ptt-out
+ip addr add 192.0.2.1/24 dev ptt-up && ip link set ptt-up up && ip -n ptt-out link set eth0 up
+ip route add default via 192.0.2.2
+
 # conf [VERSION] [LAYOUT] [EXTRA_KEYS]: dual stack, masquerade on.
 conf() {
 	local px=false
@@ -23,7 +29,7 @@ conf() {
 hostveth() { echo "veth$(printf '%s' "$NET:$1:eth0" | sha512sum | cut -c1-8)"; }
 with_prev() { jq -c --argjson p "$2" '. + {prevResult: $p}' <<<"$1"; }
 leases() { find /var/lib/cni/networks/"$NET" -type f ! -name lock ! -name 'last_reserved_ip*' ! -path '*/.*' 2>/dev/null | wc -l; }
-veths() { ip -j link show type veth | jq -r '[.[].ifname] | join(" ")'; }
+veths() { ip -j link show type veth | jq -r '[.[].ifname | select(. != "ptt-up")] | join(" ")'; }
 masq_chains() { nft -j list chains 2>/dev/null | jq '[.nftables[] | select(.chain.table == "cnip_masquerade" and (.chain.name | startswith("masq-")))] | length'; }
 # live_pod NAME: a pod netns kept alive by a process (LIVE_PID), mounted at
 # /run/netns/NAME (NETNS), so the mount can go while the netns stays.
