@@ -110,33 +110,4 @@ int podnet_veth_remove(struct nl_sock *host, struct nl_sock *pod, const char *if
 int podnet_pod_check(struct nl_sock *pod, const struct podnet_conf *c, const struct cni_result *r,
 		     struct cni_err *err) __attribute__((warn_unused_result));
 
-/*
- * MAC spoof check (macspoofchk): frames entering the bridge from the host veth
- * must carry the pod's MAC. Table "bridge cnip_spoofchk": base chain
- * prerouting (filter, priority -300) does `iifname vmap @ports`; each
- * attachment owns chain "sc-" H(network) "-" H(ifname:containerID) with
- * `ether saddr MAC return; drop` and one element host_ifname : jump chain.
- * Each change is one nft transaction (all or nothing) and idempotent.
- * Runs in the netns of the calling thread.
- */
-struct podnet_spoofchk {
-	const char *network;
-	const char *container_id;
-	const char *ifname;		/* pod interface (CNI_IFNAME) */
-	const char *host_ifname;	/* host veth */
-};
-
-/* Installs or replaces the attachment's rules. */
-int podnet_spoofchk_add(const struct podnet_spoofchk *a, const uint8_t mac[NL_MAC_LEN], struct cni_err *err)
-	__attribute__((warn_unused_result));
-/* Removes them; nothing there is success. */
-int podnet_spoofchk_del(const struct podnet_spoofchk *a, struct cni_err *err)
-	__attribute__((warn_unused_result));
-/* 0 when the rules are there for mac; CNI_ERR_CHECK (-ENOENT) otherwise. */
-int podnet_spoofchk_check(const struct podnet_spoofchk *a, const uint8_t mac[NL_MAC_LEN], struct cni_err *err)
-	__attribute__((warn_unused_result));
-/* Removes the rules of every attachment of network not in keep (container_id, ifname used). */
-int podnet_spoofchk_gc(const char *network, const struct podnet_spoofchk *keep, size_t n, struct cni_err *err)
-	__attribute__((warn_unused_result));
-
 #endif

@@ -233,7 +233,7 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 		masq_done = true;
 	}
 	if (s.c.macspoofchk) {
-		ret = podnet_spoofchk_add(&(struct podnet_spoofchk){ ctx->conf->name, ctx->container_id,
+		ret = nft_spoofchk_add(&(struct nft_spoofchk){ ctx->conf->name, ctx->container_id,
 			ctx->ifname, v.host_name }, v.pod_mac, &ctx->err);
 		if (ret < 0)
 			goto fail;
@@ -265,7 +265,7 @@ fail:
 		struct cni_err e = { 0 };
 
 		if (s.c.macspoofchk)
-			(void)!podnet_spoofchk_del(&(struct podnet_spoofchk){ ctx->conf->name,
+			(void)!nft_spoofchk_del(&(struct nft_spoofchk){ ctx->conf->name,
 				ctx->container_id, ctx->ifname, v.host_name }, &e);
 		if (podnet_veth_remove(s.node, s.pod, ctx->ifname, s.host_name, &e) < 0)
 			fprintf(stderr, "bridge: rollback: %s\n", e.msg);
@@ -324,7 +324,7 @@ static int br_del(struct cni_ctx *ctx)
 	if (s.c.ip_masq)
 		keep_first(&ret, nft_masq_del(&s.id, ips, nips, &ctx->err));
 	if (s.c.macspoofchk)
-		keep_first(&ret, podnet_spoofchk_del(&(struct podnet_spoofchk){ ctx->conf->name,
+		keep_first(&ret, nft_spoofchk_del(&(struct nft_spoofchk){ ctx->conf->name,
 			ctx->container_id, ctx->ifname, s.host_name }, &ctx->err));
 	keep_first(&ret, podnet_veth_remove(s.node, s.pod, ctx->ifname, s.host_name, &ctx->err));
 	if (s.c.l3) {
@@ -450,7 +450,7 @@ static int br_check(struct cni_ctx *ctx)
 
 		ret = nl_link_get(s.pod, ctx->ifname, &pl, &ctx->err);
 		if (!ret)
-			ret = podnet_spoofchk_check(&(struct podnet_spoofchk){ ctx->conf->name, ctx->container_id,
+			ret = nft_spoofchk_check(&(struct nft_spoofchk){ ctx->conf->name, ctx->container_id,
 				ctx->ifname, s.host_name }, pl.mac, &ctx->err);
 	}
 out:
@@ -463,7 +463,7 @@ static int br_gc(struct cni_ctx *ctx)
 {
 	const struct cni_conf *conf = ctx->conf;
 	struct nft_masq_id *keep = NULL;
-	struct podnet_spoofchk *sc = NULL;
+	struct nft_spoofchk *sc = NULL;
 	size_t i;
 	int ret = 0;
 
@@ -480,12 +480,12 @@ static int br_gc(struct cni_ctx *ctx)
 	}
 	for (i = 0; i < conf->n_valid; i++) {
 		keep[i] = (struct nft_masq_id){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname };
-		sc[i] = (struct podnet_spoofchk){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname,
+		sc[i] = (struct nft_spoofchk){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname,
 						  NULL };
 	}
 	/* Every attachment of this network, whatever this config says of ipMasq/macspoofchk now. */
 	keep_first(&ret, nft_masq_gc(conf->name, keep, conf->n_valid, &ctx->err));
-	keep_first(&ret, podnet_spoofchk_gc(conf->name, sc, conf->n_valid, &ctx->err));
+	keep_first(&ret, nft_spoofchk_gc(conf->name, sc, conf->n_valid, &ctx->err));
 out:
 	free(sc);
 	free(keep);
