@@ -28,12 +28,14 @@ export CNI_PATH=$CNIP_BIN CNI_CACHE_DIR=/var/lib/cni
 cnictl=$top/hack/cnictl
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ %s\n' "$*" >&2; "$@"; }
 
 say "An 'outside' host on the node's uplink (192.0.2.0/24); it has no route back to any pod subnet"
 ip netns add outside
 ip link add uplink type veth peer name eth0 netns outside
 ip addr add 192.0.2.1/24 dev uplink && ip link set uplink up
+# A real node has a default route; proxy ARP (ptp proxyArp) answers only for routable targets.
+ip route add default via 192.0.2.2
 ip -n outside addr add 192.0.2.2/24 dev eth0
 ip -n outside link set eth0 up && ip -n outside link set lo up
 
