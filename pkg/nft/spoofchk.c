@@ -1066,7 +1066,7 @@ int nft_spoofchk_gc(const char *network, const struct nft_spoofchk *keep, size_t
 	struct elems el = { 0 };
 	struct nlmsghdr *nlh;
 	int ret = 0, r;
-	size_t i, j;
+	size_t i, j, k = 0;
 
 	if (!network)
 		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "macspoofchk GC: network required");
@@ -1097,20 +1097,24 @@ int nft_spoofchk_gc(const char *network, const struct nft_spoofchk *keep, size_t
 	ret = nft_sock_query(&s, nlh, chains_cb, &cn);
 	if (ret == -ENOENT)
 		ret = 0;
+	/* Keep only the stale chains; the map is listed once, and only if there are any. */
+	for (i = k = 0; ret == 0 && i < cn.n; i++) {
+		bool kept = false;
+
+		for (j = 0; j < n && !kept; j++)
+			kept = !strcmp(cn.v[i], kh[j]);
+		if (!kept)
+			memmove(cn.v[k++], cn.v[i], NFT_SC_NAMELEN);
+	}
+	cn.n = k;
 	if (ret == 0 && cn.n)
 		ret = get_elems(&s, NULL, &el);
 	if (ret < 0) {
 		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: reading table bridge %s", NFT_SC_TABLE);
 		goto out;
 	}
+	/* One transaction per attachment: one that cannot go does not keep the others. */
 	for (i = 0; i < cn.n; i++) {
-		bool kept = false;
-
-		for (j = 0; j < n && !kept; j++)
-			kept = !strcmp(cn.v[i], kh[j]);
-		if (kept)
-			continue;
-		/* One transaction per attachment: one that cannot go does not keep the others. */
 		r = del_ours(&s, cn.v[i], NULL, &el, err);
 		ret = ret ? ret : r;
 	}

@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pkg/nft/spoofchk.c without touching nftables: names, builders parsed back,
+ * and the batches ADD/DEL/GC send, through wrapped libmnl calls
+ * (test_nft_spoofchk.wrap) that answer like the kernel, knowing the chains we
+ * say exist and failing the message we choose.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "cni/err.h"
+#include "cni/hash.h"
+#include "cni/nft.h"
+#include "../../pkg/nft/nft-int.h"
+#include "../../pkg/nft/spoofchk-int.h"
+
+/* ---- the fake kernel ---- */
+
+#define MAXMSG 64
+#define MAXCHAINS 8
+static struct {
+	int fail_type;			/* NFT_MSG_* to refuse in a batch, -1 none */
+	int fail_nth;			/* which occurrence of it (0 = first) */
+	int fail_errno;
+	int fail_batches;		/* refuse only in this many batches; 0: all */
+	const char *extack;
+	int send_errno;			/* sendto itself fails */
+	const char *chains[MAXCHAINS];	/* chains GETCHAIN finds (any table) */
+	const char *dump[MAXCHAINS][2];	/* chains a GETCHAIN dump lists: table, name */
+	uint16_t types[MAXMSG];		/* last batch's message types, BEGIN/END excluded */
+	uint16_t flags[MAXMSG];
+	char names[MAXMSG][64];		/* chain name of chain messages, key of element messages */
+	char last[1 << 16];		/* the last batch, to parse messages back */
+	size_t ntypes, lastlen;
+	int batches, queries, elem_dumps;
+	char q[1 << 16];		/* queued reply datagrams, each prefixed by its length */
+	size_t qlen, qoff;
+} fk;
+
+static void fk_reset(void)
+{
+	memset(&fk, 0, sizeof(fk));
+	fk.fail_type = -1;
+}
+
+static void fk_push(const struct nlmsghdr *nlh)
+{
+	uint32_t len = nlh->nlmsg_len;
+
+	assert_true(fk.qlen + sizeof(len) + len <= sizeof(fk.q));
+	memcpy(fk.q + fk.qlen, &len, sizeof(len));
+	memcpy(fk.q + fk.qlen + sizeof(len), nlh, len);
+	fk.qlen += sizeof(len) + len;
+}
+
+static void fk_error(const struct nlmsghdr *req, int error, const char *msg)
+{
+	char buf[512] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsgerr *e;
+
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_seq = req->nlmsg_seq;
+	nlh->nlmsg_flags = NLM_F_CAPPED | (msg ? NLM_F_ACK_TLVS : 0);
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = error;
+	e->msg = *req;
+	if (msg)
+		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, msg);
+	fk_push(nlh);
+}
+
+static void fk_done(const struct nlmsghdr *req)
+{
+	char buf[64] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = req->nlmsg_seq;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
+	fk_push(nlh);
+}
+
+/* The chain a chain message names, or the key of a one-element set message. */
+static void msg_name(const struct nlmsghdr *nlh, int type, char out[64])
+{
+	out[0] = '\0';
+	if (type == NFT_MSG_NEWCHAIN || type == NFT_MSG_DELCHAIN || type == NFT_MSG_GETCHAIN) {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		assert_non_null(c);
+		assert_int_equal(nftnl_chain_nlmsg_parse(nlh, c), 0);
+		if (nftnl_chain_is_set(c, NFTNL_CHAIN_NAME))
+			snprintf(out, 64, "%s", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+		nftnl_chain_free(c);
+	}
+	if (type == NFT_MSG_DELRULE) {
+		/* A rule message carries the chain in NFTA_RULE_CHAIN, not NFTA_CHAIN_NAME. */
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		assert_non_null(r);
+		assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
+		snprintf(out, 64, "%s", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+		nftnl_rule_free(r);
+	}
+	if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		struct nftnl_set_elems_iter *it;
+		struct nftnl_set_elem *e;
+		uint32_t len = 0;
+
+		assert_non_null(s);
+		assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, s), 0);
+		it = nftnl_set_elems_iter_create(s);
+		e = nftnl_set_elems_iter_cur(it);
+		assert_non_null(e);
+		snprintf(out, 64, "%s", (const char *)nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
+		assert_int_equal(len, 16);
+		nftnl_set_elems_iter_destroy(it);
+		nftnl_set_free(s);
+	}
+}
+
+static void fk_query(const struct nlmsghdr *nlh)
+{
+	int type = nlh->nlmsg_type & 0xff;
+	char name[64];
+	size_t i;
+
+	fk.queries++;
+	if (type == NFT_MSG_GETCHAIN && !(nlh->nlmsg_flags & NLM_F_DUMP)) {
+		bool found = false;
+
+		msg_name(nlh, type, name);
+		for (i = 0; i < MAXCHAINS && fk.chains[i]; i++)
+			found |= !strcmp(fk.chains[i], name);
+		fk_error(nlh, found ? 0 : -ENOENT, NULL);
+		return;
+	}
+	if (type == NFT_MSG_GETCHAIN) {
+		for (i = 0; i < MAXCHAINS && fk.dump[i][0]; i++) {
+			char buf[1024];
+			struct nlmsghdr *r = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE,
+								   NLM_F_MULTI, nlh->nlmsg_seq);
+			struct nftnl_chain *c = nftnl_chain_alloc();
+
+			nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, fk.dump[i][0]);
+			nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, fk.dump[i][1]);
+			nftnl_chain_nlmsg_build_payload(r, c);
+			nftnl_chain_free(c);
+			fk_push(r);
+		}
+	}
+	if (type == NFT_MSG_GETSETELEM && (nlh->nlmsg_flags & NLM_F_DUMP))
+		fk.elem_dumps++;
+	if (nlh->nlmsg_flags & NLM_F_DUMP)
+		fk_done(nlh);
+	else
+		fk_error(nlh, -ENOENT, NULL);
+}
+
+ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len);
+ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz);
+
+ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len, seen = 0;
+	bool refuse;
+	uint32_t seq = 0;
+
+	fk.qlen = fk.qoff = 0;
+	if (fk.send_errno) {
+		errno = fk.send_errno;
+		return -1;
+	}
+	if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN) {
+		fk_query(nlh);
+		return (ssize_t)len;
+	}
+	fk.batches++;
+	refuse = !fk.fail_batches || fk.batches <= fk.fail_batches;
+	fk.ntypes = 0;
+	assert_true(len <= sizeof(fk.last));
+	memcpy(fk.last, buf, len);
+	fk.lastlen = len;
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		int type = nlh->nlmsg_type & 0xff;
+
+		if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN)
+			assert_int_equal(nlh->nlmsg_seq, seq + 1);
+		seq = nlh->nlmsg_seq;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+			continue;
+		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+		assert_true(nlh->nlmsg_flags & NLM_F_ACK);
+		/* Everything of this module lives in the bridge family. */
+		assert_int_equal(((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family,
+				 NFPROTO_BRIDGE);
+		assert_true(fk.ntypes < MAXMSG);
+		msg_name(nlh, type, fk.names[fk.ntypes]);
+		fk.flags[fk.ntypes] = nlh->nlmsg_flags;
+		fk.types[fk.ntypes++] = (uint16_t)type;
+		if (refuse && type == fk.fail_type && seen++ == fk.fail_nth)
+			fk_error(nlh, -fk.fail_errno, fk.extack);
+		else
+			fk_error(nlh, 0, NULL);
+	}
+	assert_int_equal(left, 0);
+	return (ssize_t)len;
+}
+
+ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz)
+{
+	uint32_t len;
+
+	if (fk.qoff >= fk.qlen) {
+		errno = EAGAIN;
+		return -1;
+	}
+	memcpy(&len, fk.q + fk.qoff, sizeof(len));
+	assert_true(len <= bufsiz);
+	memcpy(buf, fk.q + fk.qoff + sizeof(len), len);
+	fk.qoff += sizeof(len) + len;
+	return (ssize_t)len;
+}
+
+/* The nth message of type in the last batch, to parse it back. */
+static const struct nlmsghdr *last_msg(int type, int nth)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)fk.last;
+	int left = (int)fk.lastlen;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+		if (nlh->nlmsg_type >> 8 == NFNL_SUBSYS_NFTABLES && (nlh->nlmsg_type & 0xff) == type &&
+		    nth-- == 0)
+			return nlh;
+	fail_msg("no message %d in the last batch", type);
+	return NULL;
+}
+
+static void want_types(const uint16_t *want, size_t n)
+{
+	size_t i;
+
+	assert_int_equal(fk.ntypes, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(fk.types[i], want[i]);
+}
+
+/* ---- tests ---- */
+
+#define CHAIN1 "sc-9662e8b9c85e1dd8-55d96a8a58fb0379"
+static const uint8_t MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x5c, 0x01 };
+static const struct nft_spoofchk A = { "sctnet", "sctcid1", "eth0", "vethsct1" };
+
+static void test_names(void **state)
+{
+	char name[NFT_SC_NAMELEN];
+
+	/* Seen in the kernel for network sctnet, container sctcid1, eth0 (sha512sum agrees). */
+	assert_int_equal(nft_spoofchk_chain_name("sctnet", "eth0", "sctcid1", name), 0);
+	assert_string_equal(name, CHAIN1);
+	assert_int_equal(strlen(name), NFT_SC_NAMELEN - 1);
+}
+
+static void roundtrip(struct nftnl_rule *r, const char *chain, const char *want_text)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE], text[1024];
+	struct nlmsghdr *nlh;
+	struct nftnl_rule *p;
+
+	assert_non_null(r);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_BRIDGE, 0, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	p = nftnl_rule_alloc();
+	assert_non_null(p);
+	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, p), 0);
+	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_TABLE), NFT_SC_TABLE);
+	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_CHAIN), chain);
+	assert_int_equal(nft_rule_expr_text(p, text, sizeof(text)), 0);
+	assert_string_equal(text, want_text);
+	nftnl_rule_free(p);
+}
+
+/* What `nft --debug=netlink` shows for the rules the earlier nft script made. */
+static void test_builders(void **state)
+{
+	roundtrip(nft_spoofchk_rule_dispatch(), "prerouting",
+		  "meta load iifname => reg 1 ;lookup reg 1 set ports dreg 0 0x0 ;");
+	roundtrip(nft_spoofchk_rule_mac("sc-x", MAC), "sc-x",
+		  "payload load 6b @ link header + 6 => reg 1 ;cmp eq reg 1 0x00000002 0x0000015c ;"
+		  "immediate reg 0 return ;");
+	roundtrip(nft_spoofchk_rule_drop("sc-x"), "sc-x", "immediate reg 0 drop ;");
+}
+
+/* ADD reads nothing and sends one batch that makes everything; never EXCL. */
+static void test_add_one_batch(void **state)
+{
+	static const uint16_t want[] = {
+		NFT_MSG_NEWTABLE, NFT_MSG_NEWSET, NFT_MSG_NEWCHAIN, NFT_MSG_DELRULE, NFT_MSG_NEWRULE,
+		NFT_MSG_NEWCHAIN, NFT_MSG_DELRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWSETELEM,
+	};
+	struct cni_err err = { 0 };
+	struct nftnl_chain *c;
+	struct nftnl_set *set;
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	uint32_t len = 0;
+	const char *key;
+	size_t i;
+
+	fk_reset();
+	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), 0);
+	assert_int_equal(err.code, 0);
+	assert_int_equal(fk.batches, 1);
+	assert_int_equal(fk.queries, 0);
+	want_types(want, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < fk.ntypes; i++)
+		assert_false(fk.flags[i] & NLM_F_EXCL);
+	assert_string_equal(fk.names[2], NFT_SC_BASE);
+	assert_string_equal(fk.names[3], NFT_SC_BASE);	/* the base chain is flushed and refilled */
+	assert_string_equal(fk.names[5], CHAIN1);
+	assert_string_equal(fk.names[6], CHAIN1);
+
+	/* The base chain parsed back: filter, prerouting, -300, accept. */
+	c = nftnl_chain_alloc();
+	assert_int_equal(nftnl_chain_nlmsg_parse(last_msg(NFT_MSG_NEWCHAIN, 0), c), 0);
+	assert_string_equal(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter");
+	assert_int_equal(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM), 0);
+	assert_int_equal(nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO), -300);
+	assert_int_equal(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
+	nftnl_chain_free(c);
+
+	/* The map: ifname (16 bytes) to verdict. */
+	set = nftnl_set_alloc();
+	assert_int_equal(nftnl_set_nlmsg_parse(last_msg(NFT_MSG_NEWSET, 0), set), 0);
+	assert_string_equal(nftnl_set_get_str(set, NFTNL_SET_NAME), NFT_SC_MAP);
+	assert_int_equal(nftnl_set_get_u32(set, NFTNL_SET_FLAGS), NFT_SET_MAP);
+	assert_int_equal(nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN), 16);
+	assert_int_equal(nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE), NFT_DATA_VERDICT);
+	nftnl_set_free(set);
+
+	/* The element: the host veth's name, zero-padded, jumping to the attachment chain. */
+	set = nftnl_set_alloc();
+	assert_int_equal(nftnl_set_elems_nlmsg_parse(last_msg(NFT_MSG_NEWSETELEM, 0), set), 0);
+	it = nftnl_set_elems_iter_create(set);
+	e = nftnl_set_elems_iter_cur(it);
+	assert_non_null(e);
+	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	assert_int_equal(len, 16);
+	assert_memory_equal(key, "vethsct1\0\0\0\0\0\0\0\0", 16);
+	assert_int_equal((int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), NFT_JUMP);
+	assert_string_equal(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN), CHAIN1);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(set);
+}
+
+/* The port's element jumps elsewhere (EBUSY): the retry deletes it first, and succeeds quietly. */
+static void test_add_takeover(void **state)
+{
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	fk.fail_type = NFT_MSG_NEWSETELEM;
+	fk.fail_errno = EBUSY;
+	fk.fail_batches = 1;
+	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), 0);
+	assert_int_equal(err.code, 0);
+	assert_int_equal(fk.batches, 2);
+	assert_int_equal(fk.types[fk.ntypes - 2], NFT_MSG_DELSETELEM);
+	assert_string_equal(fk.names[fk.ntypes - 2], "vethsct1");
+	assert_int_equal(fk.types[fk.ntypes - 1], NFT_MSG_NEWSETELEM);
+
+	/* Refused every time: bounded, and the last error names the element. */
+	fk_reset();
+	fk.fail_type = NFT_MSG_NEWSETELEM;
+	fk.fail_errno = EEXIST;
+	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), -EEXIST);
+	assert_true(fk.batches > 1 && fk.batches <= 5);
+	assert_int_equal(err.code, CNI_ERR_NFT);
+	assert_non_null(strstr(err.msg, "element \"vethsct1\" : jump " CHAIN1));
+}
+
+/* A refused rule fails ADD at once, naming the rule and chain, with the kernel's text. */
+static void test_add_error_named(void **state)
+{
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	fk.fail_type = NFT_MSG_NEWRULE;
+	fk.fail_nth = 1;
+	fk.fail_errno = EPERM;
+	fk.extack = "sct: refused";
+	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), -EPERM);
+	assert_int_equal(fk.batches, 1);
+	assert_int_equal(err.code, CNI_ERR_NFT);
+	assert_int_equal(err.errnum, EPERM);
+	assert_non_null(strstr(err.msg, "ether saddr 02:00:00:00:5c:01 return"));
+	assert_non_null(strstr(err.msg, CHAIN1));
+	assert_non_null(strstr(err.details, "sct: refused"));
+}
+
+/* The socket refusing the batch is an error of its own, not a retry. */
+static void test_transport_failure(void **state)
+{
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	fk.send_errno = ENOBUFS;
+	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), -ENOBUFS);
+	assert_int_equal(err.code, CNI_ERR_NFT);
+	assert_non_null(strstr(err.msg, "sending nftables batch"));
+
+	/* A query failing the same way fails DEL, with context. */
+	cni_err_clear(&err);
+	assert_int_equal(nft_spoofchk_del(&A, &err), -ENOBUFS);
+	assert_int_equal(err.code, CNI_ERR_NFT);
+	assert_non_null(strstr(err.msg, CHAIN1));
+}
+
+/* Nothing there: DEL sends no batch, after three lookups (ours, the reference's two chains). */
+static void test_del_nothing(void **state)
+{
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(err.code, 0);
+	assert_int_equal(fk.batches, 0);
+	assert_int_equal(fk.queries, 3);
+}
+
+static void test_del_ours(void **state)
+{
+	static const uint16_t guarded[] = {
+		NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, NFT_MSG_DELRULE, NFT_MSG_DELCHAIN,
+	};
+	static const uint16_t listed[] = { NFT_MSG_DELRULE, NFT_MSG_DELCHAIN };
+	struct nft_spoofchk nohost = A;
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	fk.chains[0] = CHAIN1;
+	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(fk.batches, 1);
+	want_types(guarded, 4);
+	assert_string_equal(fk.names[0], "vethsct1");
+	assert_string_equal(fk.names[3], CHAIN1);
+	assert_int_equal(fk.elem_dumps, 0);
+
+	/* The chain is held by another element: the retry lists the map instead of guessing. */
+	fk_reset();
+	fk.chains[0] = CHAIN1;
+	fk.fail_type = NFT_MSG_DELCHAIN;
+	fk.fail_errno = EBUSY;
+	fk.fail_batches = 1;
+	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(err.code, 0);
+	assert_int_equal(fk.batches, 2);
+	assert_int_equal(fk.elem_dumps, 1);
+	want_types(listed, 2);
+
+	/* No host name: the map is listed from the start. */
+	fk_reset();
+	fk.chains[0] = CHAIN1;
+	nohost.host_ifname = NULL;
+	assert_int_equal(nft_spoofchk_del(&nohost, &err), 0);
+	assert_int_equal(fk.elem_dumps, 1);
+	want_types(listed, 2);
+}
+
+/* The reference's chains for the same cid/ifname go in one batch, rules flushed first. */
+static void test_del_reference(void **state)
+{
+	static const uint16_t want[] = {
+		NFT_MSG_DELRULE, NFT_MSG_DELRULE, NFT_MSG_DELCHAIN, NFT_MSG_DELCHAIN,
+	};
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	fk.chains[0] = "cni-br-iface-sctcid1-eth0";
+	fk.chains[1] = "cni-br-iface-sctcid1-eth0-mac";
+	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(fk.batches, 1);
+	want_types(want, 4);
+	assert_string_equal(fk.names[2], "cni-br-iface-sctcid1-eth0");
+	assert_string_equal(fk.names[3], "cni-br-iface-sctcid1-eth0-mac");
+}
+
+/* GC deletes only this network's unlisted chains of our table, one transaction each. */
+static void test_gc(void **state)
+{
+	static const uint16_t want[] = { NFT_MSG_DELRULE, NFT_MSG_DELCHAIN };
+	struct nft_spoofchk keep[1] = { { .container_id = "keep", .ifname = "eth0" } };
+	char kept[NFT_SC_NAMELEN], stale[NFT_SC_NAMELEN], other[NFT_SC_NAMELEN];
+	struct cni_err err = { 0 };
+
+	assert_int_equal(nft_spoofchk_chain_name("sctnet", "eth0", "keep", kept), 0);
+	assert_int_equal(nft_spoofchk_chain_name("sctnet", "eth0", "stale", stale), 0);
+	assert_int_equal(nft_spoofchk_chain_name("sctother", "eth0", "stale", other), 0);
+	fk_reset();
+	fk.dump[0][0] = NFT_SC_TABLE;
+	fk.dump[0][1] = NFT_SC_BASE;
+	fk.dump[1][0] = NFT_SC_TABLE;
+	fk.dump[1][1] = kept;
+	fk.dump[2][0] = NFT_SC_TABLE;
+	fk.dump[2][1] = stale;
+	fk.dump[3][0] = NFT_SC_TABLE;
+	fk.dump[3][1] = other;
+	fk.dump[4][0] = "nat";
+	fk.dump[4][1] = stale;
+	fk.chains[0] = stale;
+	assert_int_equal(nft_spoofchk_gc("sctnet", keep, 1, &err), 0);
+	assert_int_equal(err.code, 0);
+	assert_int_equal(fk.batches, 1);
+	assert_int_equal(fk.elem_dumps, 1);
+	want_types(want, 2);
+	assert_string_equal(fk.names[1], stale);
+
+	/* Everything listed: nothing sent. */
+	fk_reset();
+	fk.dump[0][0] = NFT_SC_TABLE;
+	fk.dump[0][1] = kept;
+	assert_int_equal(nft_spoofchk_gc("sctnet", keep, 1, &err), 0);
+	assert_int_equal(fk.batches, 0);
+	assert_int_equal(fk.elem_dumps, 0);
+}
+
+static void test_bad_args(void **state)
+{
+	struct nft_spoofchk longname = A, noid = { .network = "n", .ifname = "eth0", .host_ifname = "v" };
+	struct cni_err err = { 0 };
+
+	fk_reset();
+	longname.host_ifname = "0123456789abcdef";
+	assert_int_equal(nft_spoofchk_add(&longname, MAC, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "0123456789abcdef"));
+	assert_int_equal(nft_spoofchk_check(&noid, MAC, NULL), -EINVAL);
+	assert_int_equal(nft_spoofchk_del(&noid, NULL), -EINVAL);
+	assert_int_equal(nft_spoofchk_gc(NULL, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(nft_spoofchk_add(&A, NULL, NULL), -EINVAL);
+	assert_int_equal(fk.batches + fk.queries, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_builders),
+		cmocka_unit_test(test_add_one_batch),
+		cmocka_unit_test(test_add_takeover),
+		cmocka_unit_test(test_add_error_named),
+		cmocka_unit_test(test_transport_failure),
+		cmocka_unit_test(test_del_nothing),
+		cmocka_unit_test(test_del_ours),
+		cmocka_unit_test(test_del_reference),
+		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_bad_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
