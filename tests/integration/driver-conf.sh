@@ -6,6 +6,12 @@
 source "$CNIP_TOP/tests/lib.sh"
 CNICTL=$CNIP_TOP/hack/cnictl
 export CNI_PATH=$CNIP_BIN:$REF_BIN
+# A real node has an uplink with a default route; ptp's proxyArp layout needs
+# one (the kernel proxies ARP only for addresses it can route elsewhere).
+ip link add e2ecf-up type veth peer name e2ecf-upp
+ip addr add 192.0.2.1/24 dev e2ecf-up
+ip link set e2ecf-up up && ip link set e2ecf-upp up
+ip route add default via 192.0.2.254
 i=0
 for f in "$CNIP_TOP"/conf/*.conflist "$CNIP_TOP"/conf/*.conflist.in "$CNIP_TOP"/conf/podman/*.conflist; do
 	i=$((i + 1))
