@@ -106,5 +106,5 @@ for i in 1 2; do
 	for p in pod-c pod-d; do "$cnictl" del "$work/ptp.conflist" /run/netns/$p --id $p --ifname eth0; done
 done
 run ip -br link
-echo "leases left: $(find /var/lib/cni/networks -type f ! -name 'lock' ! -name 'last_reserved_ip*' ! -name '.*' 2>/dev/null | wc -l)"
+echo "leases left: $(find /var/lib/cni/networks -mindepth 2 -maxdepth 2 -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"; run nft list ruleset
 say "Done: everything lived in a throwaway namespace and is gone with it."
