@@ -534,152 +534,145 @@ static bool add_dns(cJSON *o, const struct cni_dns *dns)
 	       add_strv(d, "options", dns->options, dns->n_options);
 }
 
+/* A new object appended to arr; NULL on ENOMEM. */
+static cJSON *add_item(cJSON *arr)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* Adds key: n unless n is "unset" (below min). */
+static bool add_num(cJSON *o, const char *k, int n, int min)
+{
+	return n < min || cJSON_AddNumberToObject(o, k, n);
+}
+
 static bool add_route(cJSON *arr, const struct cni_route *rt, bool v11)
 {
 	char buf[CNI_PREFIX_STRLEN];
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = add_item(arr);
 
-	if (!o || !cJSON_AddItemToArray(arr, o))
-		return cJSON_Delete(o), false;
-	if (!add_str(o, "dst", cni_prefix_format(&rt->dst, buf)))
-		return false;
-	if (rt->gw.family && !add_str(o, "gw", cni_ip_format(&rt->gw, buf)))
-		return false;
-	if (!v11)
-		return true;
-	return (!rt->mtu || cJSON_AddNumberToObject(o, "mtu", rt->mtu)) &&
-	       (!rt->advmss || cJSON_AddNumberToObject(o, "advmss", rt->advmss)) &&
-	       (!rt->priority || cJSON_AddNumberToObject(o, "priority", rt->priority)) &&
-	       (rt->table < 0 || cJSON_AddNumberToObject(o, "table", rt->table)) &&
-	       (rt->scope < 0 || cJSON_AddNumberToObject(o, "scope", rt->scope));
+	return o && add_str(o, "dst", cni_prefix_format(&rt->dst, buf)) &&
+	       (!rt->gw.family || add_str(o, "gw", cni_ip_format(&rt->gw, buf))) &&
+	       (!v11 || (add_num(o, "mtu", rt->mtu, 1) && add_num(o, "advmss", rt->advmss, 1) &&
+			 add_num(o, "priority", rt->priority, 1) && add_num(o, "table", rt->table, 0) &&
+			 add_num(o, "scope", rt->scope, 0)));
+}
+
+/* routes of one family (0 = all) into an array created on first use. */
+static bool add_routes(cJSON *o, const struct cni_result *r, int family, bool v11)
+{
+	cJSON *arr = NULL;
+	size_t i;
+
+	for (i = 0; i < r->n_routes; i++) {
+		if (family && r->routes[i].dst.ip.family != family)
+			continue;
+		if (!arr && !(arr = cJSON_AddArrayToObject(o, "routes")))
+			return false;
+		if (!add_route(arr, &r->routes[i], v11))
+			return false;
+	}
+	return true;
+}
+
+static bool add_iface(cJSON *arr, const struct cni_iface *it, bool v11)
+{
+	cJSON *o = add_item(arr);
+
+	return o && add_str(o, "name", it->name ? it->name : "") &&
+	       (!it->mac || add_str(o, "mac", it->mac)) &&
+	       (!v11 || add_num(o, "mtu", it->mtu, 1)) &&
+	       (!it->sandbox || add_str(o, "sandbox", it->sandbox)) &&
+	       (!v11 || !it->socket_path || add_str(o, "socketPath", it->socket_path)) &&
+	       (!v11 || !it->pci_id || add_str(o, "pciID", it->pci_id));
+}
+
+static bool add_ip(cJSON *arr, const struct cni_ipcfg *ip, bool with_family)
+{
+	char buf[CNI_PREFIX_STRLEN];
+	cJSON *o = add_item(arr);
+
+	return o && (!with_family || add_str(o, "version", ip->addr.ip.family == AF_INET ? "4" : "6")) &&
+	       add_num(o, "interface", ip->iface, 0) &&
+	       add_str(o, "address", cni_prefix_format(&ip->addr, buf)) &&
+	       (!ip->gw.family || add_str(o, "gateway", cni_ip_format(&ip->gw, buf)));
 }
 
 /* libcni's convertTo02x: the first IP of each family, routes by destination family. */
-static cJSON *format_legacy(const struct cni_result *r, const char *version, struct cni_err *err)
+static bool format_legacy(cJSON *root, const struct cni_result *r)
 {
-	const struct cni_ipcfg *first[2] = { NULL, NULL };
 	static const char *const keys[2] = { "ip4", "ip6" };
-	cJSON *root = cJSON_CreateObject();
+	static const int families[2] = { AF_INET, AF_INET6 };
 	char buf[CNI_PREFIX_STRLEN];
 	size_t i;
 	int f;
 
-	for (i = 0; i < r->n_ips; i++) {
-		f = r->ips[i].addr.ip.family == AF_INET ? 0 : 1;
-		if (!first[f])
-			first[f] = &r->ips[i];
-	}
-	if (!first[0] && !first[1]) {
-		cJSON_Delete(root);
-		cni_err_set(err, CNI_ERR_VERSION, 0,
-			    "cannot convert result to version %s: no IP addresses", version);
-		return NULL;
-	}
-	if (!root || !add_str(root, "cniVersion", version))
-		goto nomem;
 	for (f = 0; f < 2; f++) {
-		cJSON *o, *routes = NULL;
+		const struct cni_ipcfg *first = NULL;
+		cJSON *o;
 
-		if (!first[f])
+		for (i = 0; i < r->n_ips && !first; i++)
+			if (r->ips[i].addr.ip.family == families[f])
+				first = &r->ips[i];
+		if (!first)
 			continue;
 		o = cJSON_AddObjectToObject(root, keys[f]);
-		if (!o || !add_str(o, "ip", cni_prefix_format(&first[f]->addr, buf)))
-			goto nomem;
-		if (first[f]->gw.family && !add_str(o, "gateway", cni_ip_format(&first[f]->gw, buf)))
-			goto nomem;
-		for (i = 0; i < r->n_routes; i++) {
-			if ((r->routes[i].dst.ip.family == AF_INET) != (f == 0))
-				continue;
-			if (!routes && !(routes = cJSON_AddArrayToObject(o, "routes")))
-				goto nomem;
-			if (!add_route(routes, &r->routes[i], false))
-				goto nomem;
-		}
+		if (!o || !add_str(o, "ip", cni_prefix_format(&first->addr, buf)) ||
+		    (first->gw.family && !add_str(o, "gateway", cni_ip_format(&first->gw, buf))) ||
+		    !add_routes(o, r, families[f], false))
+			return false;
 	}
-	if (!add_dns(root, &r->dns))
-		goto nomem;
-	return root;
-nomem:
-	cJSON_Delete(root);
-	cni_err_set(err, CNI_ERR_IO, -ENOMEM, "formatting result");
-	return NULL;
+	return true;
 }
 
-static cJSON *format_current(const struct cni_result *r, const char *version, struct cni_err *err)
+static bool format_current(cJSON *root, const struct cni_result *r, const char *version)
 {
 	bool with_family = cni_version_cmp(version, "1.0.0") < 0;
 	bool v11 = cni_version_cmp(version, "1.1.0") >= 0;
-	cJSON *root = cJSON_CreateObject(), *arr = NULL, *o;
-	char buf[CNI_PREFIX_STRLEN];
+	cJSON *arr = NULL;
 	size_t i;
 
-	if (!root || !add_str(root, "cniVersion", version))
-		goto nomem;
 	if (r->n_ifaces && !(arr = cJSON_AddArrayToObject(root, "interfaces")))
-		goto nomem;
-	for (i = 0; i < r->n_ifaces; i++) {
-		const struct cni_iface *it = &r->ifaces[i];
-
-		o = cJSON_CreateObject();
-		if (!o || !cJSON_AddItemToArray(arr, o)) {
-			cJSON_Delete(o);
-			goto nomem;
-		}
-		if (!add_str(o, "name", it->name ? it->name : "") ||
-		    (it->mac && !add_str(o, "mac", it->mac)) ||
-		    (v11 && it->mtu && !cJSON_AddNumberToObject(o, "mtu", it->mtu)) ||
-		    (it->sandbox && !add_str(o, "sandbox", it->sandbox)) ||
-		    (v11 && it->socket_path && !add_str(o, "socketPath", it->socket_path)) ||
-		    (v11 && it->pci_id && !add_str(o, "pciID", it->pci_id)))
-			goto nomem;
-	}
+		return false;
+	for (i = 0; i < r->n_ifaces; i++)
+		if (!add_iface(arr, &r->ifaces[i], v11))
+			return false;
 	if (r->n_ips && !(arr = cJSON_AddArrayToObject(root, "ips")))
-		goto nomem;
-	for (i = 0; i < r->n_ips; i++) {
-		const struct cni_ipcfg *ip = &r->ips[i];
-
-		o = cJSON_CreateObject();
-		if (!o || !cJSON_AddItemToArray(arr, o)) {
-			cJSON_Delete(o);
-			goto nomem;
-		}
-		if ((with_family && !add_str(o, "version", ip->addr.ip.family == AF_INET ? "4" : "6")) ||
-		    (ip->iface >= 0 && !cJSON_AddNumberToObject(o, "interface", ip->iface)) ||
-		    !add_str(o, "address", cni_prefix_format(&ip->addr, buf)) ||
-		    (ip->gw.family && !add_str(o, "gateway", cni_ip_format(&ip->gw, buf))))
-			goto nomem;
-	}
-	if (r->n_routes && !(arr = cJSON_AddArrayToObject(root, "routes")))
-		goto nomem;
-	for (i = 0; i < r->n_routes; i++)
-		if (!add_route(arr, &r->routes[i], v11))
-			goto nomem;
-	if (!add_dns(root, &r->dns))
-		goto nomem;
-	return root;
-nomem:
-	cJSON_Delete(root);
-	cni_err_set(err, CNI_ERR_IO, -ENOMEM, "formatting result");
-	return NULL;
+		return false;
+	for (i = 0; i < r->n_ips; i++)
+		if (!add_ip(arr, &r->ips[i], with_family))
+			return false;
+	return add_routes(root, r, 0, v11);
 }
 
 int cni_result_format(const struct cni_result *r, const char *version, char **out,
 		      struct cni_err *err)
 {
+	bool legacy, ok;
 	cJSON *root;
-	char *text;
+	char *text = NULL;
 
 	if (!version || !*version)
 		version = "0.1.0";
 	if (!cni_version_known(version))
 		return cni_err_set(err, CNI_ERR_VERSION, 0, "unsupported cniVersion \"%s\"", version);
-	if (cni_version_cmp(version, "0.3.0") < 0)
-		root = format_legacy(r, version, err);
-	else
-		root = format_current(r, version, err);
-	if (!root)
-		return -EINVAL;
-	text = cJSON_PrintUnformatted(root);
+	legacy = cni_version_cmp(version, "0.3.0") < 0;
+	/* 0.1.0 and 0.2.0 results must carry an IP, as libcni insists. */
+	if (legacy && !r->n_ips)
+		return cni_err_set(err, CNI_ERR_VERSION, 0,
+				   "cannot convert result to version %s: no IP addresses", version);
+	root = cJSON_CreateObject();
+	ok = root && add_str(root, "cniVersion", version) &&
+	     (legacy ? format_legacy(root, r) : format_current(root, r, version)) &&
+	     add_dns(root, &r->dns);
+	if (ok)
+		text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (!text)
 		return cni_err_set(err, CNI_ERR_IO, -ENOMEM, "formatting result");
