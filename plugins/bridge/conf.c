@@ -150,8 +150,8 @@ int br_conf_load(struct cni_ctx *ctx, struct br_conf *c)
 				   vlan);
 	c->vlan = (uint16_t)vlan;
 	if (c->ip_masq_backend && strcmp(c->ip_masq_backend, "nftables") && strcmp(c->ip_masq_backend, "iptables"))
-		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
-				   "unrecognized ipMasqBackend \"%s\" (expected \"nftables\" or \"iptables\")",
+		return cni_err_set(err, CNI_ERR_UNSUPPORTED_FIELD, 0,
+				   "unsupported field ipMasqBackend=\"%s\": must be \"nftables\" or \"iptables\"",
 				   c->ip_masq_backend);
 	if (c->is_default_gw)
 		c->is_gw = true;

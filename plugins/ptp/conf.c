@@ -33,8 +33,9 @@ int ptp_conf_parse(const struct cni_conf *conf, struct ptp_conf *out, struct cni
 	 * and DEL/GC also remove what the reference's iptables backend made.
 	 */
 	if (backend && strcmp(backend, "nftables") && strcmp(backend, "iptables"))
-		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
-				   "ipMasqBackend \"%s\": must be \"nftables\" or \"iptables\"", backend);
+		return cni_err_set(err, CNI_ERR_UNSUPPORTED_FIELD, 0,
+				   "unsupported field ipMasqBackend=\"%s\": must be \"nftables\" or \"iptables\"",
+				   backend);
 	if (mtu && mtu < MTU_MIN)
 		return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL, "mtu %lld: must be 0 or %d..%d", mtu,
 				   MTU_MIN, MTU_MAX);

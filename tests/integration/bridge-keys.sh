@@ -120,6 +120,10 @@ cni_ok bridge CHECK "$(with_prev "$C" "$OUT")"
 cni_ok bridge DEL "$C"
 cni_err bridge ADD "$(conf 1.0.0 '{"hairpinMode":true,"promiscMode":true}')" 7
 cni_err bridge ADD "$(conf 1.0.0)" 4 CNI_ARGS="FOO=1"
+# An unknown backend is an unsupported field (code 2), named with its value.
+cni_err bridge ADD "$(conf 1.0.0 '{"ipMasq":true,"ipMasqBackend":"pf"}')" 2
+jq_ok "$OUT" '.msg | test("ipMasqBackend=\"pf\"")'
+[ -z "$(ip -j link show type veth | jq -r '.[].ifname')" ] || fail "a refused config left a veth"
 
 note "vlan: filtering on, PVID untagged port, default VLAN kept or removed; gateway in the VLAN"
 if ip link add brtvlanprobe type bridge vlan_filtering 1 2>/dev/null; then

@@ -87,7 +87,7 @@ static void test_conf_errors(void **state)
 	assert_int_equal(conf_code("\"mtu\":10"), CNI_ERR_CONFIG);
 	assert_int_equal(conf_code("\"mtu\":70000"), CNI_ERR_CONFIG);
 	assert_int_equal(conf_code("\"mtu\":1400.5"), CNI_ERR_CONFIG);
-	assert_int_equal(conf_code("\"ipMasqBackend\":\"pf\""), CNI_ERR_CONFIG);
+	assert_int_equal(conf_code("\"ipMasqBackend\":\"pf\""), CNI_ERR_UNSUPPORTED_FIELD);
 	assert_int_equal(conf_code("\"ipMasq\":\"yes\""), CNI_ERR_DECODE);
 	assert_int_equal(conf_code("\"proxyArp\":1"), CNI_ERR_DECODE);
 }
