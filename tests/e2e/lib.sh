@@ -116,6 +116,10 @@ e2e_node() {
 		}
 	EOF
 	sysctl -qw net.ipv4.ip_forward=1
+	# A node has a default route; ptp's proxyArp layout needs one (the
+	# kernel proxies ARP for 169.254.1.1 only when it can route it
+	# elsewhere). It leads into the outside netns, which routes nothing on.
+	ip route add default via "$OUT_IP"
 }
 
 # out_counter NAME: packets counted in the outside netns (from-node|from-other).
@@ -125,6 +129,34 @@ out_counter() {
 }
 
 out_counters_reset() { ip netns exec e2eout nft reset counters table inet e2e >/dev/null; }
+
+# pod_layout SUBNET IP CMD...: one line describing how the pod with address
+# IP in SUBNET (a /24) is wired, CMD... running a command inside the pod:
+# its prefix length, default gateway, how it reaches SUBNET (via a gateway or
+# connected) and the kind of node link routing to IP (bridge or veth).
+pod_layout() {
+	local subnet=$1 ip=$2 addr routes gw net dev kind
+	shift 2
+	addr=$("$@" /bin/ip -4 -o addr show dev eth0 | awk '{print $4; exit}')
+	routes=$("$@" /bin/ip -4 route show)
+	gw=$(awk '$1 == "default" && $2 == "via" {print $3; exit}' <<<"$routes")
+	net=$(awk -v n="$subnet" '$1 == n {print ($2 == "via") ? "via " $3 : "connected"; exit}' <<<"$routes")
+	dev=$(ip -j route get "$ip" | jq -r '.[0].dev')
+	kind=$(ip -j -d link show "$dev" | jq -r '.[0].linkinfo.info_kind // "none"')
+	echo "$ip/${addr#*/} default via ${gw:-none}, $subnet ${net:-unreachable}, node: $kind"
+}
+
+# layout_want LAYOUT SUBNET IP: what pod_layout prints for LAYOUT (bridge,
+# ptp: the reference's, ptp-proxyarp: Calico's /32 and 169.254.1.1).
+layout_want() {
+	local gw=${2%.0/24}.1
+	case $1 in
+	bridge) echo "$3/24 default via $gw, $2 connected, node: bridge" ;;
+	ptp) echo "$3/24 default via $gw, $2 via $gw, node: veth" ;;
+	ptp-proxyarp) echo "$3/32 default via 169.254.1.1, $2 via 169.254.1.1, node: veth" ;;
+	*) fail "layout_want: unknown layout $1" ;;
+	esac
+}
 
 # busybox_rootfs DIR: a minimal rootfs with busybox-static and its applets.
 busybox_rootfs() {
@@ -150,16 +182,19 @@ wait_for() {
 	done
 }
 
-# leftovers NET SUBNET_PREFIX: prints leases, links and nft rules that a
+# leftovers NET SUBNET_PREFIX: prints leases, cache entries, links, host
+# routes (ptp) and nft rules (in or jumping to a per-container chain) that a
 # removed container could have left (empty when clean).
 leftovers() {
 	local net=$1 pfx=$2
+	ip -j -4 route show | jq -r --arg p "$pfx" '.[] | select((.dst | startswith($p)) and (.dst | contains("/") | not))
+		| "route \(.dst) dev \(.dev)"'
 	find "/var/lib/cni/networks/$net" -maxdepth 1 -type f \
 		! -name lock ! -name 'last_reserved_ip.*' -printf 'lease %f\n' 2>/dev/null || true
 	find /var/lib/cni/results -mindepth 1 -maxdepth 1 -printf 'cache %f\n' 2>/dev/null || true
 	ip -j link show type veth | jq -r '.[] | select(.ifname != "e2eup") | "link \(.ifname)"'
 	nft -j list ruleset | jq -r --arg p "$pfx" '.nftables[] | select(.rule) | .rule
 		| select((tojson | contains($p)) or ((.comment // "") | test("[0-9a-f]{12}"))
-			or (.chain | test("^CNI-(DN-)?[0-9a-f]{16}")))
+			or (tojson | test("\"CNI-(DN-)?[0-9a-f]{16}")))
 		| "rule \(.family) \(.table) \(.chain): \(.expr | tojson | .[0:160])"'
 }

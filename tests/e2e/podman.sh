@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# podman 4 (CNI backend) on our bridge, through the network file shipped in
-# conf/podman/cnip.conflist (bridge, portmap, firewall, tuning, as podman
-# writes it): two containers talk, a container reaches an outside netns
-# masqueraded, a published port works through the chained portmap (from the
-# node and from outside), `podman rm -f` leaves no lease, cache entry, link
-# or rule behind. Exit 0 pass, 1 fail, 77 skip.
+# podman 4 (CNI backend) on our bridge and our ptp, through the network files
+# shipped in conf/podman/ (as podman writes them: the main plugin, then
+# portmap, firewall, tuning), one network after the other:
+#   bridge        conf/podman/cnip.conflist
+#   ptp-proxyarp  conf/podman/cnip-ptp.conflist (pod /32, gateway 169.254.1.1)
+#   ptp           the same without proxyArp (the reference's layout)
+# Each: the pods are wired as the layout says, two containers talk, a
+# container reaches an outside netns masqueraded, a published port works
+# through the chained portmap (from the node and from outside), `podman rm -f`
+# leaves no lease, cache entry, link, route or rule behind.
+# Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -13,11 +18,9 @@ if [ "${E2E_IN_NODE:-}" != 1 ]; then
 	"$E2E_TOP/hack/deps-e2e.sh" podman || skip "podman could not be installed"
 	command -v podman >/dev/null || skip "no podman"
 fi
-e2e_need_ours bridge host-local
+e2e_need_ours bridge ptp host-local
 e2e_node "$@"
 
-NET=e2enet
-SUBNET_PFX=10.77.0.
 mkdir -p "$W/etc"
 cat >"$W/etc/containers.conf" <<EOF
 [containers]
@@ -46,51 +49,63 @@ export CONTAINERS_CONF=$W/etc/containers.conf \
 pm() { timeout 60 podman "$@"; }
 on_exit 'timeout 60 podman rm -af -t 0'
 
-# The shipped podman network file, renamed into this test's namespace.
-jq --arg net "$NET" '.name = $net | .plugins[0].bridge = "e2ebr0"
-	| .plugins[0].ipam.ranges = [[{subnet: "10.77.0.0/24", gateway: "10.77.0.1"}]]' \
-	"$E2E_TOP/conf/podman/cnip.conflist" >"/etc/cni/net.d/$NET.conflist"
-pm network inspect "$NET" | jq -e '.[0].driver == "bridge" and .[0].network_interface == "e2ebr0"' >/dev/null ||
-	fail "podman does not read conf/podman/cnip.conflist as a bridge network"
-pass "podman reads the network file (driver bridge, interface e2ebr0)"
-
 busybox_rootfs "$W/rootfs"
-tar -C "$W/rootfs" -c . | pm import -q - localhost/e2ebusybox:latest >/dev/null
+tar -C "$W/rootfs" -c . | pm import -q - localhost/e2pbusybox:latest >/dev/null
 
-note "starting two containers (one serving HTTP, published as 8080)"
-pm run -d --name e2ec1 --network "$NET" -p 8080:80 localhost/e2ebusybox \
-	httpd -f -p 80 -h /www >/dev/null
-pm run -d --name e2ec2 --network "$NET" localhost/e2ebusybox sleep 600 >/dev/null
-ip1=$(pm inspect e2ec1 | jq -r ".[0].NetworkSettings.Networks.\"$NET\".IPAddress")
-ip2=$(pm inspect e2ec2 | jq -r ".[0].NetworkSettings.Networks.\"$NET\".IPAddress")
-[[ $ip1 == "$SUBNET_PFX"* && $ip2 == "$SUBNET_PFX"* ]] || fail "addresses $ip1 $ip2 not from the network"
-pass "containers got $ip1 and $ip2"
-[ -f "/var/lib/cni/networks/$NET/$ip1" ] || fail "no host-local lease for $ip1"
-ip -j link show e2ebr0 | jq -e '.[0].linkinfo.info_kind == "bridge" or (.[0].ifname == "e2ebr0")' >/dev/null ||
-	fail "bridge e2ebr0 missing"
+# podman_net LAYOUT FILE NET SUBNET HOSTPORT: the shipped FILE renamed into
+# this test's namespace (network NET, SUBNET, bridge e2pbr0), two
+# containers on it, every check, then podman rm -f and the leftovers check.
+podman_net() {
+	local layout=$1 file=$2 net=$3 subnet=$4 hport=$5 pfx=${4%0/24} c1=${3}c1 c2=${3}c2
+	local ip1 ip2 have want body left
+	note "$layout: $net from $(basename "$file"), $subnet"
+	jq --arg net "$net" --arg sub "$subnet" --arg layout "$layout" '.name = $net
+		| .plugins[0] |= (if has("bridge") then .bridge = "e2pbr0" else . end
+			| .ipam.ranges[0][0] |= (.subnet = $sub | if has("gateway") then .gateway = ($sub | sub("0/24$"; "1")) else . end)
+			| if $layout == "ptp" then del(.proxyArp) else . end)' \
+		"$file" >"/etc/cni/net.d/$net.conflist"
+	pm network inspect "$net" | jq -e --arg d "${layout%-*}" '.[0].driver == $d' >/dev/null ||
+		fail "$layout: podman does not read $(basename "$file") as a ${layout%-*} network"
 
-pm exec e2ec2 ping -c 2 -W 2 "$ip1" >/dev/null || fail "e2ec2 cannot ping e2ec1 ($ip1)"
-pass "container to container: e2ec2 pings e2ec1"
+	pm run -d --name "$c1" --network "$net" -p "$hport:80" localhost/e2pbusybox \
+		httpd -f -p 80 -h /www >/dev/null
+	pm run -d --name "$c2" --network "$net" localhost/e2pbusybox sleep 600 >/dev/null
+	ip1=$(pm inspect "$c1" | jq -r ".[0].NetworkSettings.Networks.\"$net\".IPAddress")
+	ip2=$(pm inspect "$c2" | jq -r ".[0].NetworkSettings.Networks.\"$net\".IPAddress")
+	[[ $ip1 == "$pfx"* && $ip2 == "$pfx"* ]] || fail "$layout: addresses $ip1 $ip2 not from $subnet"
+	[ -f "/var/lib/cni/networks/$net/$ip1" ] || fail "$layout: no host-local lease for $ip1"
+	have=$(pod_layout "$subnet" "$ip1" pm exec "$c1")
+	want=$(layout_want "$layout" "$subnet" "$ip1")
+	[ "$have" = "$want" ] || fail "$layout: pod wired as '$have', want '$want'"
+	pass "$layout: containers got $ip1 and $ip2; $have"
 
-out_counters_reset
-pm exec e2ec1 ping -c 2 -W 2 "$OUT_IP" >/dev/null || fail "e2ec1 cannot reach the outside ($OUT_IP)"
-if [ "$(out_counter from-node)" -lt 2 ] || [ "$(out_counter from-other)" -ne 0 ]; then
-	fail "outside saw $(out_counter from-node) packets from the node, $(out_counter from-other) from others: not masqueraded"
-fi
-pass "container to outside: masqueraded to the node address $NODE_UP_IP"
+	pm exec "$c2" ping -c 2 -W 2 "$ip1" >/dev/null || fail "$layout: $c2 cannot ping $c1 ($ip1)"
+	pass "$layout: container to container: $c2 pings $c1"
 
-wait_for 10 timeout 5 busybox wget -q -O /dev/null "http://$NODE_UP_IP:8080/" || true
-body=$(timeout 5 busybox wget -q -O - "http://$NODE_UP_IP:8080/") || fail "published port 8080 unreachable from the node"
-[ "$body" = "hello from e2e" ] || fail "published port answered '$body'"
-pass "published port: node -> $NODE_UP_IP:8080 -> e2ec1:80 (portmap after our bridge)"
-body=$(ip netns exec e2eout timeout 5 busybox wget -q -O - "http://$NODE_UP_IP:8080/") ||
-	fail "published port 8080 unreachable from outside"
-[ "$body" = "hello from e2e" ] || fail "published port answered '$body' to outside"
-pass "published port: outside -> $NODE_UP_IP:8080 -> e2ec1:80"
+	out_counters_reset
+	pm exec "$c1" ping -c 2 -W 2 "$OUT_IP" >/dev/null || fail "$layout: $c1 cannot reach the outside ($OUT_IP)"
+	if [ "$(out_counter from-node)" -lt 2 ] || [ "$(out_counter from-other)" -ne 0 ]; then
+		fail "$layout: outside saw $(out_counter from-node) packets from the node, $(out_counter from-other) from others: not masqueraded"
+	fi
+	pass "$layout: container to outside: masqueraded to the node address $NODE_UP_IP"
 
-note "podman rm -f both"
-pm rm -f -t 0 e2ec1 e2ec2 >/dev/null
-left=$(leftovers "$NET" "$SUBNET_PFX")
-[ -z "$left" ] || fail "left behind after podman rm -f: $left"
-pass "podman rm -f: no lease, cache entry, veth or per-container rule left"
+	wait_for 10 timeout 5 busybox wget -q -O /dev/null "http://$NODE_UP_IP:$hport/" || true
+	body=$(timeout 5 busybox wget -q -O - "http://$NODE_UP_IP:$hport/") ||
+		fail "$layout: published port $hport unreachable from the node"
+	[ "$body" = "hello from e2e" ] || fail "$layout: published port answered '$body'"
+	pass "$layout: published port: node -> $NODE_UP_IP:$hport -> $c1:80 (portmap after our ${layout%-*})"
+	body=$(ip netns exec e2eout timeout 5 busybox wget -q -O - "http://$NODE_UP_IP:$hport/") ||
+		fail "$layout: published port $hport unreachable from outside"
+	[ "$body" = "hello from e2e" ] || fail "$layout: published port answered '$body' to outside"
+	pass "$layout: published port: outside -> $NODE_UP_IP:$hport -> $c1:80"
+
+	pm rm -f -t 0 "$c1" "$c2" >/dev/null
+	left=$(leftovers "$net" "$pfx")
+	[ -z "$left" ] || fail "$layout: left behind after podman rm -f: $left"
+	pass "$layout: podman rm -f: no lease, cache entry, veth, route or per-container rule left"
+}
+
+podman_net bridge "$E2E_TOP/conf/podman/cnip.conflist" e2pbr 10.77.0.0/24 8080
+podman_net ptp-proxyarp "$E2E_TOP/conf/podman/cnip-ptp.conflist" e2pptp 10.77.1.0/24 8081
+podman_net ptp "$E2E_TOP/conf/podman/cnip-ptp.conflist" e2pref 10.77.2.0/24 8082
 echo "podman e2e: all checks passed"
