@@ -130,9 +130,7 @@ int ptp_host_setup(struct nl_sock *host, const struct ptp_conf *c, const struct 
 				cni_err_clear(&scratch);
 				ret = 0;
 			} else if (ret < 0) {
-				ret = cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
-				if (scratch.details[0])
-					cni_err_details(err, "%s", scratch.details);
+				ret = ptp_err_take(err, &scratch, ret);
 				break;
 			}
 		}

@@ -34,7 +34,7 @@ int ptp_pod_routes(struct nl_sock *pod, const struct ptp_plan *p, int ifindex, s
 		ret = nl_route_del(pod, &r, &scratch);
 		/* Gone already (two addresses of one prefix share it). */
 		if (ret < 0 && ret != -ESRCH)
-			return cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
+			return ptp_err_take(err, &scratch, ret);
 		cni_err_clear(&scratch);
 	}
 	ret = ptp_plan_pod_routes(p, ifindex, &v, &n);
@@ -48,9 +48,7 @@ int ptp_pod_routes(struct nl_sock *pod, const struct ptp_plan *p, int ifindex, s
 			continue;
 		}
 		if (ret < 0) {
-			cni_err_set(err, scratch.code, ret, "%s", scratch.msg);
-			if (scratch.details[0])
-				cni_err_details(err, "%s", scratch.details);
+			ptp_err_take(err, &scratch, ret);
 			break;
 		}
 	}

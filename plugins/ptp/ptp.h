@@ -27,6 +27,17 @@ struct ptp_conf {
 	int rp_filter;			/* 0, 1, 2 or PTP_RP_UNSET */
 };
 
+/*
+ * Hands a scratch error to err whole (its message already ends in strerror,
+ * and its details carry the kernel's extack) unless err holds one already.
+ */
+static inline int ptp_err_take(struct cni_err *err, const struct cni_err *from, int ret)
+{
+	if (err && !cni_err_is_set(err))
+		*err = *from;
+	return ret;
+}
+
 /* Reads the plugin keys of conf; CNI_ERR_CONFIG / CNI_ERR_DECODE on bad values. */
 int ptp_conf_parse(const struct cni_conf *conf, struct ptp_conf *out, struct cni_err *err)
 	__attribute__((warn_unused_result));
