@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Private to pkg/nft (and its unit tests): the netfilter socket, batches, builders. */
+/*
+ * Private to pkg/nft (and its unit tests): the netfilter socket, batches,
+ * the object builders and lookups both modules (masquerade, spoof check)
+ * share, and each module's names and rule builders.
+ */
 #ifndef CNIP_NFT_INT_H
 #define CNIP_NFT_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/netlink.h>
@@ -12,6 +17,7 @@
 
 struct mnl_socket;
 struct nftnl_rule;
+struct nft_masq_id;
 
 /* One NETLINK_NETFILTER socket, bound in the netns current at open time. */
 struct nft_sock {
@@ -74,22 +80,159 @@ typedef int (*nft_msg_cb)(const struct nlmsghdr *nlh, void *data);
 int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb, void *data)
 	__attribute__((warn_unused_result));
 
-/* ---- masquerade internals exposed for tests ---- */
+/* ---- objects shared by both modules (objs.c) ---- */
+
+/* Attempts of a change that lost a race or guessed wrong (EBUSY, EEXIST, ENOENT). */
+#define NFT_ATTEMPTS 5
+/* Room for any chain name we make or look up (ours and the reference's). */
+#define NFT_NAME_MAX 64
+
+/* nft's datatype numbers, so `nft list` prints the maps' keys readably. */
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
+#define NFT_TYPE_IFNAME 41
+
+/* "inet", "ip", "ip6", "bridge": for messages. */
+const char *nft_family_name(uint16_t family);
+
+/* A named verdict map: where it lives and what its keys are. */
+struct nft_map {
+	uint16_t family;
+	const char *table, *name;
+	uint32_t key_type;		/* NFT_TYPE_* */
+	uint32_t key_len;		/* bytes */
+	uint32_t id;			/* NFTA_SET_ID, unique within a batch */
+	bool host_order;		/* keys in host byte order (ifnames) */
+};
+
+/* The hook of a base chain. */
+struct nft_hook {
+	const char *type;		/* "nat", "filter" */
+	uint32_t hooknum;
+	int32_t prio;
+	bool policy_accept;		/* say "policy accept" explicitly */
+};
+
+/*
+ * Batch messages; each returns 0 or -ENOMEM. Chains and rules name their
+ * family, table and chain; a rule builder's rule is consumed (NULL: ENOMEM).
+ * nft_b_elem() adds key : verdict chain, or deletes key when chain is NULL.
+ */
+int nft_b_table(struct nft_batch *b, uint16_t family, const char *table);
+int nft_b_map(struct nft_batch *b, const struct nft_map *m);
+int nft_b_chain(struct nft_batch *b, uint16_t type, uint16_t family, const char *table,
+		const char *name, const struct nft_hook *hook, const char *comment, uint16_t flags);
+int nft_b_rule_add(struct nft_batch *b, struct nftnl_rule *r, const char *what);
+/* handle 0: every rule of the chain (a flush). */
+int nft_b_rule_del(struct nft_batch *b, uint16_t family, const char *table, const char *chain,
+		   uint64_t handle);
+int nft_b_elem(struct nft_batch *b, const struct nft_map *m, const void *key, uint32_t verdict,
+	       const char *chain);
+
+/* The rules of one chain, as the kernel lists them. */
+struct nft_rules {
+	struct nftnl_rule **v;
+	size_t n, cap;
+};
+void nft_rules_free(struct nft_rules *rs);
+/* Lists one chain (the kernel filters by table and chain); a missing chain or table is no rule. */
+int nft_dump_rules(struct nft_sock *s, uint16_t family, const char *table, const char *chain,
+		   struct nft_rules *out) __attribute__((warn_unused_result));
+
+struct nft_chain_info {
+	bool base;
+	uint32_t hooknum;
+	int32_t prio;
+	char type[16];
+};
+/* 0 if the chain exists (described in ci, may be NULL), -ENOENT if it or its table does not. */
+int nft_chain_get(struct nft_sock *s, uint16_t family, const char *table, const char *chain,
+		  struct nft_chain_info *ci) __attribute__((warn_unused_result));
+
+/* A map element as read back: key, verdict (NFT_JUMP/NFT_GOTO, 0 if none) and chain. */
+struct nft_elem {
+	uint8_t key[16];
+	uint32_t klen;
+	uint32_t verdict;
+	char chain[NFT_NAME_MAX];
+};
+struct nft_elems {
+	struct nft_elem *v;
+	size_t n, cap;
+};
+void nft_elems_free(struct nft_elems *es);
+/* The element of key, or every element (key NULL); a missing map or element is none. */
+int nft_get_elems(struct nft_sock *s, const struct nft_map *m, const void *key, struct nft_elems *out)
+	__attribute__((warn_unused_result));
+bool nft_elem_leads_to(const struct nft_elem *e, const char *chain);
+
+/* Does the rule jump or go to chain? */
+bool nft_rule_jumps_to(const struct nftnl_rule *r, const char *chain);
+/*
+ * 1 if have does what want (consumed) does, 0 if not, -ENOMEM. want goes
+ * through the kernel's serialisation first so both sides parse alike; with
+ * comment, the comments must match too.
+ */
+int nft_rule_same(struct nftnl_rule *want, const struct nftnl_rule *have, bool comment);
+
+/* Chain names; n of them. */
+struct nft_names {
+	char (*v)[NFT_NAME_MAX];
+	size_t n, cap;
+};
+void nft_names_free(struct nft_names *nm);
+
+/*
+ * GC's plan for attachment chains named pfx H(network) "-" H(ifname ":" cid)
+ * in family/table: kept gets the chain name of each of keep's attachments
+ * (their network field is ignored), stale the listed chains of network that
+ * none of them names. what prefixes error messages ("masquerade GC").
+ */
+int nft_gc_plan(struct nft_sock *s, uint16_t family, const char *table, const char *pfx,
+		const char *what, const char *network, const struct nft_masq_id *keep, size_t n,
+		struct nft_names *kept, struct nft_names *stale, struct cni_err *err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Runs attempt until it succeeds or fails with an error a retry cannot mend;
+ * at most NFT_ATTEMPTS times. attempt adjusts its ctx for the next try. Only
+ * the last attempt's error reaches err: retries are not failures.
+ */
+typedef int (*nft_attempt_fn)(struct nft_sock *s, void *ctx, struct cni_err *err);
+int nft_retry(struct nft_sock *s, nft_attempt_fn attempt, void *ctx, struct cni_err *err)
+	__attribute__((warn_unused_result));
+bool nft_retryable(int ret);
+
+/* ---- names and rule builders (rules.c) ---- */
+
+/* Length of an attachment key "<16 hex>-<16 hex>" */
+#define NFT_HASH 16
+#define NFT_KEYLEN (2 * NFT_HASH + 1)
+/* pfx H(network) "-" H(ifname ":" cid): what the reference's nftables backend starts its
+ * masquerade comments with, after pfx. -ENOMEM only; out has strlen(pfx) + NFT_KEYLEN + 1 bytes. */
+int nft_attach_name(const char *pfx, const char *network, const char *ifname, const char *cid,
+		    char *out) __attribute__((warn_unused_result));
+/* pfx H(network) "-": the start of every attachment name of a network. */
+void nft_network_prefix(const char *pfx, const char *network, char *out);
+
+/* A rule's expressions as text (nftnl's own notation), to compare rules. */
+int nft_rule_expr_text(const struct nftnl_rule *r, char *buf, size_t size);
+/* The rule's comment (userdata) copied into buf; "" if none. */
+void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t size);
+
+/* ---- masquerade ---- */
 #define NFT_MASQ_TABLE "cnip_masquerade"
 #define NFT_MASQ_CHAIN "postrouting"
 #define NFT_MASQ_MAP4 "masq_ip4"
 #define NFT_MASQ_MAP6 "masq_ip6"
-#define NFT_MASQ_HASH 16
+#define NFT_MASQ_HASH NFT_HASH
 /* Chain names start with a letter: nft's command line cannot name "94f0..." unquoted. */
 #define NFT_MASQ_PFX "masq-"
 #define NFT_MASQ_PFXLEN 5
-/* Length of the attachment key "<16 hex>-<16 hex>" */
-#define NFT_MASQ_KEYLEN (2 * NFT_MASQ_HASH + 1)
+#define NFT_MASQ_KEYLEN NFT_KEYLEN
 #define NFT_MASQ_NAMELEN (NFT_MASQ_PFXLEN + NFT_MASQ_KEYLEN + 1)
 
-/* The per-attachment chain name, "masq-" H(network) "-" H(ifname ":" containerID);
- * the part after "masq-" is what the reference's nftables backend starts its
- * comments with. */
+/* "masq-" H(network) "-" H(ifname ":" containerID). */
 int nft_masq_chain_name(const char *network, const char *ifname, const char *cid,
 			char out[NFT_MASQ_NAMELEN]) __attribute__((warn_unused_result));
 /* The reference iptables backend's chain: "CNI-" + 24 hex of sha512(network + cid). */
@@ -101,9 +244,29 @@ struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix 
 struct nftnl_rule *nft_masq_rule_multicast(int family);
 struct nftnl_rule *nft_masq_rule_dispatch(int family);
 
-/* A rule's expressions as text (nftnl's own notation), to compare rules. */
-int nft_rule_expr_text(const struct nftnl_rule *r, char *buf, size_t size);
-/* The rule's comment (userdata) copied into buf; "" if none. */
-void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t size);
+/* ---- MAC spoof check ---- */
+#define NFT_SC_TABLE "cnip_spoofchk"
+#define NFT_SC_BASE "prerouting"
+#define NFT_SC_MAP "ports"
+#define NFT_SC_HASH NFT_HASH
+/* "sc-" keeps nft's command line from reading a hash that starts with a digit as a number. */
+#define NFT_SC_PFX "sc-"
+#define NFT_SC_PFXLEN 3
+#define NFT_SC_NAMELEN (NFT_SC_PFXLEN + NFT_KEYLEN + 1)
+
+/* The reference's (containernetworking/plugins pkg/link/spoofcheck.go). */
+#define NFT_SC_REF_TABLE "nat"
+#define NFT_SC_REF_BASE "PREROUTING"
+#define NFT_SC_REF_PFX "cni-br-iface-"
+#define NFT_SC_REF_COMMENT "macspoofchk-"
+
+/* "sc-" H(network) "-" H(ifname ":" cid); -ENOMEM only. */
+int nft_spoofchk_chain_name(const char *network, const char *ifname, const char *cid,
+			    char out[NFT_SC_NAMELEN]) __attribute__((warn_unused_result));
+
+/* Builders of table bridge cnip_spoofchk's rules; NULL on ENOMEM. */
+struct nftnl_rule *nft_spoofchk_rule_dispatch(void);	/* iifname vmap @ports */
+struct nftnl_rule *nft_spoofchk_rule_mac(const char *chain, const uint8_t mac[6]);
+struct nftnl_rule *nft_spoofchk_rule_drop(const char *chain);
 
 #endif

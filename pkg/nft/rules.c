@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Builders for the masquerade rules and the names they live under, plus the
- * small readers (expression text, comment) used to compare what the kernel
- * holds with what we would build.
+ * Builders for the masquerade and spoof-check rules and the names they live
+ * under, plus the small readers (expression text, comment) used to compare
+ * what the kernel holds with what we would build.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,22 +30,40 @@ static int hash_join(const char *a, const char *sep, const char *b, char *out, s
 	return 0;
 }
 
+void nft_network_prefix(const char *pfx, const char *network, char *out)
+{
+	size_t n = strlen(pfx);
+
+	memcpy(out, pfx, n);
+	cni_sha512_hex(network, strlen(network), out + n, NFT_HASH);
+	out[n + NFT_HASH] = '-';
+	out[n + NFT_HASH + 1] = '\0';
+}
+
+int nft_attach_name(const char *pfx, const char *network, const char *ifname, const char *cid,
+		    char *out)
+{
+	char h[NFT_HASH + 1];
+	int ret;
+
+	ret = hash_join(ifname, ":", cid, h, NFT_HASH);
+	if (ret < 0)
+		return ret;
+	nft_network_prefix(pfx, network, out);
+	memcpy(out + strlen(out), h, NFT_HASH + 1);
+	return 0;
+}
+
 int nft_masq_chain_name(const char *network, const char *ifname, const char *cid,
 			char out[NFT_MASQ_NAMELEN])
 {
-	char h[NFT_MASQ_HASH + 1];
-	int ret;
+	return nft_attach_name(NFT_MASQ_PFX, network, ifname, cid, out);
+}
 
-	char *k = out + NFT_MASQ_PFXLEN;
-
-	ret = hash_join(ifname, ":", cid, h, NFT_MASQ_HASH);
-	if (ret < 0)
-		return ret;
-	memcpy(out, NFT_MASQ_PFX, NFT_MASQ_PFXLEN);
-	cni_sha512_hex(network, strlen(network), k, NFT_MASQ_HASH);
-	k[NFT_MASQ_HASH] = '-';
-	memcpy(k + NFT_MASQ_HASH + 1, h, NFT_MASQ_HASH + 1);
-	return 0;
+int nft_spoofchk_chain_name(const char *network, const char *ifname, const char *cid,
+			    char out[NFT_SC_NAMELEN])
+{
+	return nft_attach_name(NFT_SC_PFX, network, ifname, cid, out);
 }
 
 int nft_masq_ipt_chain_name(const char *network, const char *cid, char out[29])
@@ -62,12 +80,12 @@ static bool put(struct nftnl_rule *r, struct nftnl_expr *e)
 	return true;
 }
 
-static struct nftnl_expr *e_nfproto(void)
+static struct nftnl_expr *e_meta(uint32_t key)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("meta");
 
 	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
 	}
 	return e;
@@ -85,17 +103,22 @@ static struct nftnl_expr *e_cmp(enum nft_cmp_ops op, const void *data, uint32_t 
 	return e;
 }
 
-static struct nftnl_expr *e_payload(uint32_t offset, uint32_t len)
+static struct nftnl_expr *e_payload(uint32_t base, uint32_t offset, uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("payload");
 
 	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
 	}
 	return e;
+}
+
+static struct nftnl_expr *e_net(uint32_t offset, uint32_t len)
+{
+	return e_payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
 }
 
 static struct nftnl_expr *e_mask(const uint8_t *mask, uint32_t len)
@@ -138,15 +161,16 @@ static struct nftnl_expr *e_vmap(const char *set)
 	return e;
 }
 
-static struct nftnl_rule *rule_new(const char *chain, const char *comment)
+static struct nftnl_rule *rule_new(uint16_t family, const char *table, const char *chain,
+				   const char *comment)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_udata_buf *u;
 
 	if (!r)
 		return NULL;
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_MASQ_TABLE);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	if (!comment)
 		return r;
@@ -192,12 +216,12 @@ struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix 
 
 	for (i = 0; i < ip->len; i++)
 		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	r = rule_new(chain, cni_prefix_format(ip, comment));
+	r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, chain, cni_prefix_format(ip, comment));
 	if (!r)
 		return NULL;
-	if (put(r, e_nfproto()) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
-	    put(r, e_payload(f.saddr, f.alen)) && put(r, e_cmp(NFT_CMP_EQ, ip->ip.a, f.alen)) &&
-	    put(r, e_payload(f.daddr, f.alen)) && put(r, e_mask(mask, f.alen)) &&
+	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
+	    put(r, e_net(f.saddr, f.alen)) && put(r, e_cmp(NFT_CMP_EQ, ip->ip.a, f.alen)) &&
+	    put(r, e_net(f.daddr, f.alen)) && put(r, e_mask(mask, f.alen)) &&
 	    put(r, e_cmp(NFT_CMP_NEQ, net.ip.a, f.alen)) && put(r, nftnl_expr_alloc("masq")))
 		return r;
 	nftnl_rule_free(r);
@@ -209,17 +233,17 @@ struct nftnl_rule *nft_masq_rule_multicast(int family)
 {
 	struct fam f = fam_of(family);
 	static const uint8_t mask4[4] = { 0xf0 }, mc4[4] = { 0xe0 }, mc6 = 0xff;
-	struct nftnl_rule *r = rule_new(NFT_MASQ_CHAIN, NULL);
+	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
 	bool ok;
 
 	if (!r)
 		return NULL;
-	ok = put(r, e_nfproto()) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1));
+	ok = put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1));
 	if (ok && family == AF_INET)
-		ok = put(r, e_payload(f.daddr, 4)) && put(r, e_mask(mask4, 4)) &&
+		ok = put(r, e_net(f.daddr, 4)) && put(r, e_mask(mask4, 4)) &&
 		     put(r, e_cmp(NFT_CMP_EQ, mc4, 4));
 	else if (ok)
-		ok = put(r, e_payload(f.daddr, 1)) && put(r, e_cmp(NFT_CMP_EQ, &mc6, 1));
+		ok = put(r, e_net(f.daddr, 1)) && put(r, e_cmp(NFT_CMP_EQ, &mc6, 1));
 	if (ok && put(r, e_verdict(NFT_RETURN)))
 		return r;
 	nftnl_rule_free(r);
@@ -230,15 +254,53 @@ struct nftnl_rule *nft_masq_rule_multicast(int family)
 struct nftnl_rule *nft_masq_rule_dispatch(int family)
 {
 	struct fam f = fam_of(family);
-	struct nftnl_rule *r = rule_new(NFT_MASQ_CHAIN, NULL);
+	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
 
 	if (!r)
 		return NULL;
-	if (put(r, e_nfproto()) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
-	    put(r, e_payload(f.saddr, f.alen)) &&
+	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
+	    put(r, e_net(f.saddr, f.alen)) &&
 	    put(r, e_vmap(family == AF_INET ? NFT_MASQ_MAP4 : NFT_MASQ_MAP6)))
 		return r;
 	nftnl_rule_free(r);
+	return NULL;
+}
+
+/* iifname vmap @ports: one hash lookup per frame, however many pods share the bridge. */
+struct nftnl_rule *nft_spoofchk_rule_dispatch(void)
+{
+	struct nftnl_rule *r = rule_new(NFPROTO_BRIDGE, NFT_SC_TABLE, NFT_SC_BASE, NULL);
+
+	if (!r)
+		return NULL;
+	if (put(r, e_meta(NFT_META_IIFNAME)) && put(r, e_vmap(NFT_SC_MAP)))
+		return r;
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+/* ether saddr MAC return: the bridge family's link header is Ethernet, no dependency needed. */
+struct nftnl_rule *nft_spoofchk_rule_mac(const char *chain, const uint8_t mac[6])
+{
+	struct nftnl_rule *r = rule_new(NFPROTO_BRIDGE, NFT_SC_TABLE, chain, NULL);
+
+	if (!r)
+		return NULL;
+	if (put(r, e_payload(NFT_PAYLOAD_LL_HEADER, 6, 6)) && put(r, e_cmp(NFT_CMP_EQ, mac, 6)) &&
+	    put(r, e_verdict(NFT_RETURN)))
+		return r;
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+struct nftnl_rule *nft_spoofchk_rule_drop(const char *chain)
+{
+	struct nftnl_rule *r = rule_new(NFPROTO_BRIDGE, NFT_SC_TABLE, chain, NULL);
+
+	if (r && put(r, e_verdict(NF_DROP)))
+		return r;
+	if (r)
+		nftnl_rule_free(r);
 	return NULL;
 }
 

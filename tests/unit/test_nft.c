@@ -2,24 +2,10 @@
 /*
  * pkg/nft without touching nftables: builders parsed back, names against the
  * reference's, and the batch transport driven through wrapped libmnl calls
- * (test_nft.wrap) that answer like the kernel, failing the message we choose.
+ * (test_nft.wrap, nft_harness.h) that answer like the kernel, failing the
+ * message we choose.
  */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/common.h>
-#include <libnftnl/rule.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nf_tables.h>
+#include "nft_harness.h"
 
 #include "cni/err.h"
 #include "cni/hash.h"
@@ -27,126 +13,9 @@
 #include "cni/nft.h"
 #include "../../pkg/nft/nft-int.h"
 
-/* ---- the fake kernel ---- */
-
-#define MAXMSG 64
-static struct {
-	int fail_type;			/* NFT_MSG_* to refuse in a batch, -1 none */
-	int fail_nth;			/* which occurrence of it (0 = first) */
-	int fail_errno;
-	const char *extack;
-	int query_errno;		/* answer to non-batch GETs (dumps get DONE) */
-	bool lose_acks;			/* answer nothing to successful messages */
-	uint16_t types[MAXMSG];		/* last batch's message types, BEGIN/END excluded */
-	uint16_t flags[MAXMSG];
-	size_t ntypes;
-	int batches, queries;
-	char q[1 << 16];		/* queued reply datagrams, each prefixed by its length */
-	size_t qlen, qoff;
-} fk;
-
 static void fk_reset(void)
 {
-	memset(&fk, 0, sizeof(fk));
-	fk.fail_type = -1;
-	fk.query_errno = ENOENT;
-}
-
-static void fk_push(const struct nlmsghdr *nlh)
-{
-	uint32_t len = nlh->nlmsg_len;
-
-	assert_true(fk.qlen + sizeof(len) + len <= sizeof(fk.q));
-	memcpy(fk.q + fk.qlen, &len, sizeof(len));
-	memcpy(fk.q + fk.qlen + sizeof(len), nlh, len);
-	fk.qlen += sizeof(len) + len;
-}
-
-static void fk_error(const struct nlmsghdr *req, int error, const char *msg)
-{
-	char buf[512] = { 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nlmsgerr *e;
-
-	nlh->nlmsg_type = NLMSG_ERROR;
-	nlh->nlmsg_seq = req->nlmsg_seq;
-	nlh->nlmsg_flags = NLM_F_CAPPED | (msg ? NLM_F_ACK_TLVS : 0);
-	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
-	e->error = error;
-	e->msg = *req;
-	if (msg)
-		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, msg);
-	fk_push(nlh);
-}
-
-static void fk_done(const struct nlmsghdr *req)
-{
-	char buf[64] = { 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-
-	nlh->nlmsg_type = NLMSG_DONE;
-	nlh->nlmsg_flags = NLM_F_MULTI;
-	nlh->nlmsg_seq = req->nlmsg_seq;
-	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
-	fk_push(nlh);
-}
-
-ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len);
-ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz);
-
-ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len)
-{
-	const struct nlmsghdr *nlh = buf;
-	int left = (int)len, seen = 0;
-	uint32_t seq = 0;
-
-	fk.qlen = fk.qoff = 0;
-	if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN) {
-		fk.queries++;
-		if (nlh->nlmsg_flags & NLM_F_DUMP)
-			fk_done(nlh);
-		else
-			fk_error(nlh, -fk.query_errno, NULL);
-		return (ssize_t)len;
-	}
-	fk.batches++;
-	fk.ntypes = 0;
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		int type = nlh->nlmsg_type & 0xff;
-
-		/* Sequence numbers are consecutive from BEGIN to END. */
-		if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN)
-			assert_int_equal(nlh->nlmsg_seq, seq + 1);
-		seq = nlh->nlmsg_seq;
-		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
-			continue;
-		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
-		assert_true(nlh->nlmsg_flags & NLM_F_ACK);
-		assert_true(fk.ntypes < MAXMSG);
-		fk.flags[fk.ntypes] = nlh->nlmsg_flags;
-		fk.types[fk.ntypes++] = (uint16_t)type;
-		if (type == fk.fail_type && seen++ == fk.fail_nth)
-			fk_error(nlh, -fk.fail_errno, fk.extack);
-		else if (!fk.lose_acks)
-			fk_error(nlh, 0, NULL);
-	}
-	assert_int_equal(left, 0);
-	return (ssize_t)len;
-}
-
-ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz)
-{
-	uint32_t len;
-
-	if (fk.qoff >= fk.qlen) {
-		errno = EAGAIN;
-		return -1;
-	}
-	memcpy(&len, fk.q + fk.qoff, sizeof(len));
-	assert_true(len <= bufsiz);
-	memcpy(buf, fk.q + fk.qoff + sizeof(len), len);
-	fk.qoff += sizeof(len) + len;
-	return (ssize_t)len;
+	fk_reset_for(0, 0);
 }
 
 /* ---- tests ---- */
@@ -178,17 +47,9 @@ static void test_names(void **state)
 /* Serialise a rule the way the batch does, parse it back, compare the text. */
 static void roundtrip(struct nftnl_rule *r, const char *want_text, const char *want_comment)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE], text[2048], comment[128];
-	struct nlmsghdr *nlh;
-	struct nftnl_rule *p;
+	struct nftnl_rule *p = parse_back(r);
+	char text[2048], comment[128];
 
-	assert_non_null(r);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, 0, 0);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	p = nftnl_rule_alloc();
-	assert_non_null(p);
-	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, p), 0);
 	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_TABLE), NFT_MASQ_TABLE);
 	assert_int_equal(nft_rule_expr_text(p, text, sizeof(text)), 0);
 	assert_string_equal(text, want_text);

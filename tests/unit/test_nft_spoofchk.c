@@ -2,267 +2,20 @@
 /*
  * pkg/nft/spoofchk.c without touching nftables: names, builders parsed back,
  * and the batches ADD/DEL/GC send, through wrapped libmnl calls
- * (test_nft_spoofchk.wrap) that answer like the kernel, knowing the chains we
- * say exist and failing the message we choose.
+ * (test_nft_spoofchk.wrap, nft_harness.h) that answer like the kernel, knowing
+ * the chains we say exist and failing the message we choose.
  */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/common.h>
-#include <libnftnl/rule.h>
-#include <libnftnl/set.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nf_tables.h>
+#include "nft_harness.h"
 
 #include "cni/err.h"
 #include "cni/hash.h"
 #include "cni/nft.h"
 #include "../../pkg/nft/nft-int.h"
-#include "../../pkg/nft/spoofchk-int.h"
 
-/* ---- the fake kernel ---- */
-
-#define MAXMSG 64
-#define MAXCHAINS 8
-static struct {
-	int fail_type;			/* NFT_MSG_* to refuse in a batch, -1 none */
-	int fail_nth;			/* which occurrence of it (0 = first) */
-	int fail_errno;
-	int fail_batches;		/* refuse only in this many batches; 0: all */
-	const char *extack;
-	int send_errno;			/* sendto itself fails */
-	const char *chains[MAXCHAINS];	/* chains GETCHAIN finds (any table) */
-	const char *dump[MAXCHAINS][2];	/* chains a GETCHAIN dump lists: table, name */
-	uint16_t types[MAXMSG];		/* last batch's message types, BEGIN/END excluded */
-	uint16_t flags[MAXMSG];
-	char names[MAXMSG][64];		/* chain name of chain messages, key of element messages */
-	char last[1 << 16];		/* the last batch, to parse messages back */
-	size_t ntypes, lastlen;
-	int batches, queries, elem_dumps;
-	char q[1 << 16];		/* queued reply datagrams, each prefixed by its length */
-	size_t qlen, qoff;
-} fk;
-
+/* Everything of this module lives in the bridge family, keyed by 16-byte ifnames. */
 static void fk_reset(void)
 {
-	memset(&fk, 0, sizeof(fk));
-	fk.fail_type = -1;
-}
-
-static void fk_push(const struct nlmsghdr *nlh)
-{
-	uint32_t len = nlh->nlmsg_len;
-
-	assert_true(fk.qlen + sizeof(len) + len <= sizeof(fk.q));
-	memcpy(fk.q + fk.qlen, &len, sizeof(len));
-	memcpy(fk.q + fk.qlen + sizeof(len), nlh, len);
-	fk.qlen += sizeof(len) + len;
-}
-
-static void fk_error(const struct nlmsghdr *req, int error, const char *msg)
-{
-	char buf[512] = { 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nlmsgerr *e;
-
-	nlh->nlmsg_type = NLMSG_ERROR;
-	nlh->nlmsg_seq = req->nlmsg_seq;
-	nlh->nlmsg_flags = NLM_F_CAPPED | (msg ? NLM_F_ACK_TLVS : 0);
-	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
-	e->error = error;
-	e->msg = *req;
-	if (msg)
-		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, msg);
-	fk_push(nlh);
-}
-
-static void fk_done(const struct nlmsghdr *req)
-{
-	char buf[64] = { 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-
-	nlh->nlmsg_type = NLMSG_DONE;
-	nlh->nlmsg_flags = NLM_F_MULTI;
-	nlh->nlmsg_seq = req->nlmsg_seq;
-	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
-	fk_push(nlh);
-}
-
-/* The chain a chain message names, or the key of a one-element set message. */
-static void msg_name(const struct nlmsghdr *nlh, int type, char out[64])
-{
-	out[0] = '\0';
-	if (type == NFT_MSG_NEWCHAIN || type == NFT_MSG_DELCHAIN || type == NFT_MSG_GETCHAIN) {
-		struct nftnl_chain *c = nftnl_chain_alloc();
-
-		assert_non_null(c);
-		assert_int_equal(nftnl_chain_nlmsg_parse(nlh, c), 0);
-		if (nftnl_chain_is_set(c, NFTNL_CHAIN_NAME))
-			snprintf(out, 64, "%s", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
-		nftnl_chain_free(c);
-	}
-	if (type == NFT_MSG_DELRULE) {
-		/* A rule message carries the chain in NFTA_RULE_CHAIN, not NFTA_CHAIN_NAME. */
-		struct nftnl_rule *r = nftnl_rule_alloc();
-
-		assert_non_null(r);
-		assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
-		snprintf(out, 64, "%s", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-		nftnl_rule_free(r);
-	}
-	if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) {
-		struct nftnl_set *s = nftnl_set_alloc();
-		struct nftnl_set_elems_iter *it;
-		struct nftnl_set_elem *e;
-		uint32_t len = 0;
-
-		assert_non_null(s);
-		assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, s), 0);
-		it = nftnl_set_elems_iter_create(s);
-		e = nftnl_set_elems_iter_cur(it);
-		assert_non_null(e);
-		snprintf(out, 64, "%s", (const char *)nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
-		assert_int_equal(len, 16);
-		nftnl_set_elems_iter_destroy(it);
-		nftnl_set_free(s);
-	}
-}
-
-static void fk_query(const struct nlmsghdr *nlh)
-{
-	int type = nlh->nlmsg_type & 0xff;
-	char name[64];
-	size_t i;
-
-	fk.queries++;
-	if (type == NFT_MSG_GETCHAIN && !(nlh->nlmsg_flags & NLM_F_DUMP)) {
-		bool found = false;
-
-		msg_name(nlh, type, name);
-		for (i = 0; i < MAXCHAINS && fk.chains[i]; i++)
-			found |= !strcmp(fk.chains[i], name);
-		fk_error(nlh, found ? 0 : -ENOENT, NULL);
-		return;
-	}
-	if (type == NFT_MSG_GETCHAIN) {
-		for (i = 0; i < MAXCHAINS && fk.dump[i][0]; i++) {
-			char buf[1024];
-			struct nlmsghdr *r = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE,
-								   NLM_F_MULTI, nlh->nlmsg_seq);
-			struct nftnl_chain *c = nftnl_chain_alloc();
-
-			nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, fk.dump[i][0]);
-			nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, fk.dump[i][1]);
-			nftnl_chain_nlmsg_build_payload(r, c);
-			nftnl_chain_free(c);
-			fk_push(r);
-		}
-	}
-	if (type == NFT_MSG_GETSETELEM && (nlh->nlmsg_flags & NLM_F_DUMP))
-		fk.elem_dumps++;
-	if (nlh->nlmsg_flags & NLM_F_DUMP)
-		fk_done(nlh);
-	else
-		fk_error(nlh, -ENOENT, NULL);
-}
-
-ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len);
-ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz);
-
-ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len)
-{
-	const struct nlmsghdr *nlh = buf;
-	int left = (int)len, seen = 0;
-	bool refuse;
-	uint32_t seq = 0;
-
-	fk.qlen = fk.qoff = 0;
-	if (fk.send_errno) {
-		errno = fk.send_errno;
-		return -1;
-	}
-	if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN) {
-		fk_query(nlh);
-		return (ssize_t)len;
-	}
-	fk.batches++;
-	refuse = !fk.fail_batches || fk.batches <= fk.fail_batches;
-	fk.ntypes = 0;
-	assert_true(len <= sizeof(fk.last));
-	memcpy(fk.last, buf, len);
-	fk.lastlen = len;
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		int type = nlh->nlmsg_type & 0xff;
-
-		if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN)
-			assert_int_equal(nlh->nlmsg_seq, seq + 1);
-		seq = nlh->nlmsg_seq;
-		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
-			continue;
-		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
-		assert_true(nlh->nlmsg_flags & NLM_F_ACK);
-		/* Everything of this module lives in the bridge family. */
-		assert_int_equal(((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family,
-				 NFPROTO_BRIDGE);
-		assert_true(fk.ntypes < MAXMSG);
-		msg_name(nlh, type, fk.names[fk.ntypes]);
-		fk.flags[fk.ntypes] = nlh->nlmsg_flags;
-		fk.types[fk.ntypes++] = (uint16_t)type;
-		if (refuse && type == fk.fail_type && seen++ == fk.fail_nth)
-			fk_error(nlh, -fk.fail_errno, fk.extack);
-		else
-			fk_error(nlh, 0, NULL);
-	}
-	assert_int_equal(left, 0);
-	return (ssize_t)len;
-}
-
-ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t bufsiz)
-{
-	uint32_t len;
-
-	if (fk.qoff >= fk.qlen) {
-		errno = EAGAIN;
-		return -1;
-	}
-	memcpy(&len, fk.q + fk.qoff, sizeof(len));
-	assert_true(len <= bufsiz);
-	memcpy(buf, fk.q + fk.qoff + sizeof(len), len);
-	fk.qoff += sizeof(len) + len;
-	return (ssize_t)len;
-}
-
-/* The nth message of type in the last batch, to parse it back. */
-static const struct nlmsghdr *last_msg(int type, int nth)
-{
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)fk.last;
-	int left = (int)fk.lastlen;
-
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-		if (nlh->nlmsg_type >> 8 == NFNL_SUBSYS_NFTABLES && (nlh->nlmsg_type & 0xff) == type &&
-		    nth-- == 0)
-			return nlh;
-	fail_msg("no message %d in the last batch", type);
-	return NULL;
-}
-
-static void want_types(const uint16_t *want, size_t n)
-{
-	size_t i;
-
-	assert_int_equal(fk.ntypes, n);
-	for (i = 0; i < n; i++)
-		assert_int_equal(fk.types[i], want[i]);
+	fk_reset_for(NFPROTO_BRIDGE, 16);
 }
 
 /* ---- tests ---- */
@@ -283,17 +36,9 @@ static void test_names(void **state)
 
 static void roundtrip(struct nftnl_rule *r, const char *chain, const char *want_text)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE], text[1024];
-	struct nlmsghdr *nlh;
-	struct nftnl_rule *p;
+	struct nftnl_rule *p = parse_back(r);
+	char text[1024];
 
-	assert_non_null(r);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_BRIDGE, 0, 0);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	p = nftnl_rule_alloc();
-	assert_non_null(p);
-	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, p), 0);
 	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_TABLE), NFT_SC_TABLE);
 	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_CHAIN), chain);
 	assert_int_equal(nft_rule_expr_text(p, text, sizeof(text)), 0);
