@@ -289,20 +289,32 @@ static int replace_file(struct hl_store *s, int dfd, const char *name, const voi
 	return ret;
 }
 
+/* A DIR stream over dfd's directory on a descriptor of its own; NULL with errno set. */
+static DIR *dir_open(int dfd)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), e;
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 static int remove_tree_entries(int dfd)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, ret = 0;
+	int ret = 0;
 
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = dir_open(dfd);
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
 		    unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT && !ret)
@@ -455,17 +467,11 @@ static void remove_old_generations(struct hl_store *s)
 	size_t n = 0, i;
 	unsigned long g;
 	DIR *d;
-	int fd;
 
 	snprintf(keep, sizeof(keep), "idx.%lu", s->gen);
-	fd = openat(s->cnipfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = dir_open(s->cnipfd);
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(d)) && n < 64)
 		if (sscanf(de->d_name, "idx.%lu", &g) == 1 && strcmp(de->d_name, keep) &&
 		    strlen(de->d_name) < sizeof(names[0]))
@@ -490,17 +496,15 @@ static int rebuild(struct hl_store *s, bool (*keep)(void *, const char *, const 
 	struct dirent *de;
 	struct names grp = { 0 };
 	DIR *d = NULL;
-	int fd, idxfd = -1, ret;
+	int idxfd = -1, ret;
 
 	ret = open_cnip(s, true);
 	if (ret < 0)
 		goto io;
 	/* Leftovers of crashed runs: temporary files and old generations. */
-	fd = openat(s->cnipfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
+	d = dir_open(s->cnipfd);
+	if (!d) {
 		ret = -errno;
-		if (fd >= 0)
-			close(fd);
 		goto io;
 	}
 	while ((de = readdir(d))) {
@@ -523,11 +527,9 @@ static int rebuild(struct hl_store *s, bool (*keep)(void *, const char *, const 
 		goto io;
 	}
 
-	fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
+	d = dir_open(s->dirfd);
+	if (!d) {
 		ret = -errno;
-		if (fd >= 0)
-			close(fd);
 		goto io;
 	}
 	while ((de = readdir(d))) {

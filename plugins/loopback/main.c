@@ -10,15 +10,21 @@
 #include "cni/nl.h"
 #include "cni/skel.h"
 
+/* A socket in the pod and its lo; the caller closes *sk, also on failure. */
+static int lo_get(struct cni_ctx *ctx, struct nl_sock **sk, struct nl_link *lo)
+{
+	int ret = nl_sock_open(ctx->netns_fd, sk, &ctx->err);
+
+	return ret < 0 ? ret : nl_link_get(*sk, "lo", lo, &ctx->err);
+}
+
 static int lo_set(struct cni_ctx *ctx, bool up)
 {
 	struct nl_sock *sk = NULL;
 	struct nl_link lo;
 	int ret;
 
-	ret = nl_sock_open(ctx->netns_fd, &sk, &ctx->err);
-	if (!ret)
-		ret = nl_link_get(sk, "lo", &lo, &ctx->err);
+	ret = lo_get(ctx, &sk, &lo);
 	if (!ret)
 		ret = nl_link_set_up(sk, lo.ifindex, up, &ctx->err);
 	nl_sock_close(sk);
@@ -79,9 +85,7 @@ static int lo_check(struct cni_ctx *ctx)
 	struct nl_link lo;
 	int ret;
 
-	ret = nl_sock_open(ctx->netns_fd, &sk, &ctx->err);
-	if (!ret)
-		ret = nl_link_get(sk, "lo", &lo, &ctx->err);
+	ret = lo_get(ctx, &sk, &lo);
 	if (!ret && !lo.up)
 		ret = cni_err_set(&ctx->err, CNI_ERR_CHECK, -ENETDOWN, "interface lo is down");
 	nl_sock_close(sk);
