@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config clang
 	libmnl-dev libnftnl-dev libcjson-dev libcmocka-dev
-	iproute2 nftables iptables jq iputils-ping util-linux procps
+	iproute2 nftables iptables jq iputils-ping util-linux procps strace bc
 	# the reference plugins, only for side-by-side tests and benchmarks
 	containernetworking-plugins
 	${CNIP_EXTRA_PKGS:-}
