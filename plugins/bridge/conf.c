@@ -41,6 +41,10 @@ static int trunk_load(const struct cni_json *arr, struct br_conf *c, struct cni_
 			return ret;
 		/* The reference's messages, so users find the same answers. */
 		if (min != LLONG_MIN || max != LLONG_MIN) {
+			if (min == LLONG_MIN || max == LLONG_MIN)
+				return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
+						   "minID and maxID should be configured simultaneously, %s is missing",
+						   min == LLONG_MIN ? "minID" : "maxID");
 			if (min < 1 || min > 4094)
 				return cni_err_set(err, CNI_ERR_CONFIG, -EINVAL, "incorrect trunk minID parameter");
 			if (max < 1 || max > 4094)
