@@ -92,12 +92,27 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 	struct nl_link l;
 	int ret;
 
+	/*
+	 * A pod that already has the interface is a live attachment, not a
+	 * leftover: refuse before touching anything (its host end has our name).
+	 */
+	ret = nl_link_get(pod, req->pod_ifname, &l, &scratch);
+	if (ret == 0)
+		return cni_err_set(err, CNI_ERR_EXISTS, -EEXIST,
+				   "container interface %s already exists", req->pod_ifname);
+	if (ret != -ENODEV)
+		return err_take(err, &scratch, ret);
+	cni_err_clear(&scratch);
 	ret = nl_link_get(host, req->host_name, &l, &scratch);
 	if (ret == 0 && strcmp(l.kind, "veth") != 0)
 		return cni_err_set(err, CNI_ERR_EXISTS, -EEXIST,
 				   "host interface name %s is taken by a %s link that is not ours",
 				   req->host_name, l.kind[0] ? l.kind : "kindless");
-	/* Our own name: the leftover of an ADD that died half-way. Its peer goes with it. */
+	/*
+	 * Our own name, and the pod lacks the interface: the host end of an
+	 * attachment whose pod side is elsewhere (a leaked netns, an ADD that
+	 * died half-way). Its peer goes with it.
+	 */
 	if (ret == 0) {
 		ret = nl_link_del(host, l.ifindex, err);
 		if (ret < 0 && ret != -ENODEV)
@@ -106,12 +121,6 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 	} else if (ret != -ENODEV) {
 		return err_take(err, &scratch, ret);
 	}
-	ret = nl_link_get(pod, req->pod_ifname, &l, &scratch);
-	if (ret == 0)
-		return cni_err_set(err, CNI_ERR_EXISTS, -EEXIST,
-				   "container interface %s already exists", req->pod_ifname);
-	if (ret != -ENODEV)
-		return err_take(err, &scratch, ret);
 
 	ret = nl_link_add_veth(host, &v, &res.host_ifindex, err);
 	if (ret < 0)

@@ -75,21 +75,18 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 	ret = ptp_conf_parse(ctx->conf, &c, &ctx->err);
 	if (ret < 0)
 		return ret;
-	/* IPAM first, as the reference does: the families decide the host's knobs. */
-	ret = ipam_add(ctx, &ipam);
-	if (ret < 0)
-		goto fail;
-	leased = true;
-	ret = ptp_plan_from_ipam(&c, ipam, &ctx->conf->dns, &p, &ctx->err);
-	if (!ret)
-		ret = ptp_host_forwarding(&p, &ctx->err);
-	if (!ret)
-		ret = nl_sock_open(-1, &host, &ctx->err);
+	/*
+	 * The veth before IPAM (the reference does it the other way round): our
+	 * host-local hands a retried ADD its existing lease, so a duplicate ADD
+	 * of a live attachment that got as far as IPAM would, rolling back,
+	 * release the lease the live attachment holds under the same id. It
+	 * fails on the existing interface first instead.
+	 */
+	ret = nl_sock_open(-1, &host, &ctx->err);
 	if (!ret)
 		ret = nl_sock_open(ctx->netns_fd, &pod, &ctx->err);
 	if (ret < 0)
 		goto fail;
-
 	podnet_veth_name(ctx->conf->name, ctx->container_id, ctx->ifname, host_name);
 	req.host_name = host_name;
 	req.pod_ifname = ctx->ifname;
@@ -100,6 +97,17 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 	if (ret < 0)
 		goto fail;
 	wired = true;
+
+	ret = ipam_add(ctx, &ipam);
+	if (ret < 0)
+		goto fail;
+	leased = true;
+	/* The families IPAM gave decide the node's forwarding knobs. */
+	ret = ptp_plan_from_ipam(&c, ipam, &ctx->conf->dns, &p, &ctx->err);
+	if (!ret)
+		ret = ptp_host_forwarding(&p, &ctx->err);
+	if (ret < 0)
+		goto fail;
 	ret = nl_link_get_index(host, veth.host_ifindex, &hl, &ctx->err);
 	if (!ret)
 		ret = ptp_host_setup(host, &c, &p, &hl, &ctx->err);
@@ -138,13 +146,13 @@ fail:
 
 		(void)!nft_masq_del(&id, NULL, 0, &scratch);
 	}
+	if (ret < 0 && leased)
+		ipam_del(ctx);
 	if (ret < 0 && wired) {
 		struct cni_err scratch = { 0 };
 
 		(void)!podnet_veth_remove(host, pod, ctx->ifname, host_name, &scratch);
 	}
-	if (ret < 0 && leased)
-		ipam_del(ctx);
 	nl_sock_close(pod);
 	nl_sock_close(host);
 	ptp_plan_clear(&p);

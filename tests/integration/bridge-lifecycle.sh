@@ -88,10 +88,19 @@ note "a stale host veth of the same attachment (crashed ADD) is replaced"
 H="veth$(printf '%s' "brtlife:brt-f1:eth0" | sha512sum | cut -c1-8)"
 ip link add "$H" type veth peer name brtstale
 cni_ok bridge ADD "$C"
+R=$OUT
 assert_eq "$(echo "$OUT" | jq -r '.interfaces[1].name')" "$H" "host veth name"
 ! ip link show brtstale 2>/dev/null || fail "stale peer survived"
 ip netns exec brt-f1 ping -c1 -W2 10.97.0.1 >/dev/null || fail "re-ADDed pod cannot reach its gateway"
 cni_ok bridge CHECK "$(with_prev "$C" "$OUT")"
+
+note "a second ADD of a live attachment (same container, same ifname) is refused and breaks nothing"
+mac=$(ip -n brt-f1 -j link show eth0 | jq -r '.[0].address')
+cni_err bridge ADD "$C" 104
+assert_eq "$(ip -n brt-f1 -j link show eth0 | jq -r '.[0].address')" "$mac" "the pod's eth0 was replaced"
+assert_eq "$(leases)" 1 "the live attachment's lease"
+cni_ok bridge CHECK "$(with_prev "$C" "$R")"
+ip netns exec brt-f1 ping -c1 -W2 10.97.0.1 >/dev/null || fail "the first attachment stopped working"
 cni_ok bridge DEL "$C"
 assert_eq "$(veths)$(leases)$(masq_rules)$(spoof_chains)" 0000 "final state"
 note "ok"

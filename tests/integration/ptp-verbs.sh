@@ -67,6 +67,21 @@ assert_eq "$(leases)" 0 "lease kept by a failed ADD"
 assert_eq "$(veths)" "" "node veths after a failed ADD"
 ip -n ptt-v link del eth0
 
+note "a second ADD of a live attachment (same container, same ifname) is refused and breaks nothing"
+cni_ok ptp ADD "$(conf)"
+R=$OUT
+mac=$(ip -n ptt-v -j link show eth0 | jq -r '.[0].address')
+held=$(leases)
+[ "$held" -gt 0 ] || fail "no lease after ADD"
+# host-local hands a repeated (container id, ifname) its existing lease: a
+# plugin that allocated before wiring would release it rolling this ADD back.
+cni_err ptp ADD "$(conf)" 104
+assert_eq "$(ip -n ptt-v -j link show eth0 | jq -r '.[0].address')" "$mac" "the pod's eth0 was replaced"
+assert_eq "$(leases)" "$held" "the live attachment's leases"
+cni_ok ptp CHECK "$(conf | jq -c --argjson r "$R" '.prevResult = $r')"
+cni_ok ptp DEL "$(conf)"
+assert_eq "$(leases)" 0 "leases after DEL"
+
 note "a failed pod route rolls back veth and lease"
 cni_err ptp ADD "$(conf 1.1.0 ref | jq -c '.ipam.routes += [{"dst":"192.168.0.0/16","gw":"10.99.99.99"}]')" 100
 jq_ok "$OUT" '.msg | test("192.168.0.0/16")'
