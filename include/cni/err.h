@@ -41,8 +41,10 @@ struct cni_err {
 };
 
 /*
- * Records code and message ("msg: strerror(-neg_errno)" when neg_errno < 0)
- * unless an error is already set. Returns neg_errno, or -EINVAL when it is 0,
+ * Records code and message ("msg: strerror(-neg_errno)" when neg_errno < 0,
+ * except for codes whose message explains itself: version, unsupported
+ * field, decode, config, exhausted, exists, check) unless an error is
+ * already set. Returns neg_errno, or -EINVAL when it is 0,
  * so callers can write `return cni_err_set(err, ...)`. err may be NULL.
  */
 int cni_err_set(struct cni_err *err, int code, int neg_errno, const char *fmt, ...)

@@ -6,6 +6,27 @@
 
 #include "cni/err.h"
 
+/*
+ * Codes whose message says all there is: the errno that travels with them
+ * only tells callers which path failed ("...: Invalid argument" after a
+ * config error reads as noise). Kernel and I/O failures keep strerror.
+ */
+static bool self_explaining(int code)
+{
+	switch (code) {
+	case CNI_ERR_VERSION:
+	case CNI_ERR_UNSUPPORTED_FIELD:
+	case CNI_ERR_DECODE:
+	case CNI_ERR_CONFIG:
+	case CNI_ERR_EXHAUSTED:
+	case CNI_ERR_EXISTS:
+	case CNI_ERR_CHECK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int cni_err_set(struct cni_err *err, int code, int neg_errno, const char *fmt, ...)
 {
 	int ret = neg_errno < 0 ? neg_errno : -EINVAL;
@@ -20,7 +41,7 @@ int cni_err_set(struct cni_err *err, int code, int neg_errno, const char *fmt, .
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	n = strlen(err->msg);
-	if (neg_errno < 0 && n < sizeof(err->msg))
+	if (neg_errno < 0 && !self_explaining(code) && n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(-neg_errno));
 	return ret;
 }
