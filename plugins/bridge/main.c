@@ -141,9 +141,12 @@ static int result_build(struct cni_ctx *ctx, const struct br_conf *c, const stru
 	return 0;
 }
 
-/* The gateway addresses go on the bridge (or its VLAN interface) and the node forwards. */
+/*
+ * The gateway addresses go on the bridge (or its VLAN interface, returned in
+ * *gl) and the node forwards.
+ */
 static int gateway_setup(struct br_state *s, const struct nl_link *br, const struct cni_result *r,
-			 struct cni_err *err)
+			 struct nl_link *gl_out, struct cni_err *err)
 {
 	bool v4 = false, v6 = false;
 	struct nl_link gl;
@@ -162,6 +165,8 @@ static int gateway_setup(struct br_state *s, const struct nl_link *br, const str
 		ret = sysctl_write("net/ipv4/ip_forward", "1", err);
 	if (!ret && v6)
 		ret = sysctl_write("net/ipv6/conf/all/forwarding", "1", err);
+	if (!ret)
+		*gl_out = gl;
 	return ret;
 }
 
@@ -217,9 +222,16 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 			goto fail;
 	}
 	if (s.c.is_gw && r->n_ips) {
-		ret = gateway_setup(&s, &br, r, &ctx->err);
+		struct nl_link gl;
+
+		ret = gateway_setup(&s, &br, r, &gl, &ctx->err);
 		if (ret < 0)
 			goto fail;
+		/* Like the reference, a VLAN's gateway interface is reported after the pod's. */
+		if (s.c.vlan && cni_result_add_iface(r, gl.name, podnet_mac_format(gl.mac, mac), NULL) < 0) {
+			ret = cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "building the result");
+			goto fail;
+		}
 	}
 	ips = result_ips(r, IF_POD, &nips);
 	if (!ips) {

@@ -31,8 +31,8 @@
  *    (the VLANs it adds then filter nothing); we turn it on.
  *  - The reference also turns filtering on for "vlanTrunk": [] (non-nil list);
  *    we only do so when there is a VLAN to configure.
- *  - The reference lists the "<bridge>.<vlan>" gateway in the result's
- *    interfaces; we report [bridge, host veth, pod] only.
+ *  - Like the reference, the "<bridge>.<vlan>" gateway interface follows
+ *    [bridge, host veth, pod] in the result's interfaces.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -696,6 +696,11 @@ static void vlan_access_gateway(void **state)
 	assert_non_null(r);
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
 		cJSON_GetObjectItemCaseSensitive(r, "ips"), 0), "gateway")->valuestring, "10.78.1.1");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "interfaces")), 4);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(r, "interfaces"), 3), "name")->valuestring, "vltbr1.100");
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(r, "ips"), 0), "interface")->valueint, 2);
 	cJSON_Delete(r);
 	vlt_del_ok(&k, &e, result, keep);
 
