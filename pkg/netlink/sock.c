@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +7,7 @@
 #include <unistd.h>
 #include <linux/netlink.h>
 
+#include "cni/netns.h"
 #include "nl-internal.h"
 
 #ifndef NETLINK_CAP_ACK
@@ -35,7 +34,7 @@ void nl_sock_close(struct nl_sock *sk)
 int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
 {
 	struct nl_sock *sk = NULL;
-	int self = -1, saved = 0, one = 1, ret;
+	int saved = -1, one = 1, ret, e = 0;
 
 	sk = calloc(1, sizeof(*sk));
 	if (sk)
@@ -45,26 +44,16 @@ int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
 		goto fail;
 	}
 	if (netns_fd >= 0) {
-		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (self < 0) {
-			ret = cni_err_set(err, CNI_ERR_NETLINK, -errno, "opening our own netns");
+		ret = cni_netns_enter(netns_fd, &saved, err);
+		if (ret < 0)
 			goto fail;
-		}
-		if (setns(netns_fd, CLONE_NEWNET) < 0) {
-			ret = cni_err_set(err, CNI_ERR_NETLINK, -errno, "entering netns (fd %d)", netns_fd);
-			goto fail;
-		}
 	}
 	sk->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!sk->nl)
-		saved = errno;
-	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
-		/* The thread is stranded in the other netns: nothing after this is safe. */
-		ret = cni_err_set(err, CNI_ERR_NETLINK, -errno, "returning to our own netns");
-		goto fail;
-	}
+		e = errno;
+	cni_netns_leave(saved);
 	if (!sk->nl) {
-		ret = cni_err_set(err, CNI_ERR_NETLINK, -saved, "opening a netlink socket");
+		ret = cni_err_set(err, CNI_ERR_NETLINK, -e, "opening a netlink socket");
 		goto fail;
 	}
 	/* Old kernels lack these; the requests still work, only with less detail. */
@@ -81,8 +70,6 @@ int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
 	ret = 0;
 fail:
 	nl_sock_close(sk);
-	if (self >= 0)
-		close(self);
 	return ret;
 }
 
