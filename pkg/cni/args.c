@@ -28,7 +28,7 @@ int cni_args_parse(const char *s, struct cni_args **out, struct cni_err *err)
 {
 	struct cni_args *a = calloc(1, sizeof(*a));
 	size_t cap = 1;
-	char *p, *save = NULL, *pair;
+	char *p, *pair, *next;
 	int ret = -ENOMEM;
 
 	if (!a)
@@ -42,11 +42,19 @@ int cni_args_parse(const char *s, struct cni_args **out, struct cni_err *err)
 	a->vals = calloc(cap, sizeof(char *));
 	if (!a->keys || !a->vals)
 		goto fail;
-	for (pair = strtok_r(a->buf, ";", &save); pair; pair = strtok_r(NULL, ";", &save)) {
-		char *eq = strchr(pair, '=');
+	/*
+	 * The reference rejects a pair that is not exactly K=V, empty ones
+	 * included ("A=1;" and "A=1;;B=2"), and a value holding '='.
+	 */
+	for (pair = a->buf; *a->buf; pair = next + 1) {
+		bool last;
+		char *eq;
 
-		/* The reference rejects a pair that is not exactly K=V. */
-		if (!eq || eq == pair) {
+		next = strchrnul(pair, ';');
+		last = !*next;
+		*next = '\0';
+		eq = strchr(pair, '=');
+		if (!eq || eq == pair || strchr(eq + 1, '=')) {
 			ret = cni_err_set(err, CNI_ERR_ENV, 0,
 					  "CNI_ARGS: invalid pair \"%s\": expected KEY=VALUE", pair);
 			goto fail;
@@ -54,6 +62,8 @@ int cni_args_parse(const char *s, struct cni_args **out, struct cni_err *err)
 		*eq = '\0';
 		a->keys[a->n] = pair;
 		a->vals[a->n++] = eq + 1;
+		if (last)
+			break;
 	}
 	*out = a;
 	return 0;
