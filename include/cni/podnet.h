@@ -56,7 +56,8 @@ struct podnet_veth {
  * Creates the veth pair in one request, the pod end straight in the pod netns
  * under req->pod_ifname. A veth already named req->host_name on the host is a
  * leftover of a crashed ADD of the same attachment and is deleted first (with
- * its peer). Fails with CNI_ERR_EXISTS (-EEXIST) when the pod already has
+ * its peer). The host end gets accept_ra=0 (the node owns its routes).
+ * Fails with CNI_ERR_EXISTS (-EEXIST) when the pod already has
  * pod_ifname, or when host_name is taken by a link that is not a veth.
  * host and pod are sockets in the node and pod netns.
  */

@@ -76,6 +76,27 @@ int podnet_mac_parse(const char *s, uint8_t out[NL_MAC_LEN])
 	return 0;
 }
 
+/*
+ * The node owns the routes of the host end, as in the reference: a pod must
+ * not give the node a default route or an address by sending router
+ * advertisements, which the node accepts while it does not forward IPv6.
+ * The knob is absent on a node without IPv6.
+ */
+static int host_no_ra(const char *ifname, struct cni_err *err)
+{
+	struct cni_err scratch = { 0 };
+	char path[128];
+	int ret;
+
+	snprintf(path, sizeof(path), "net/ipv6/conf/%s/accept_ra", ifname);
+	ret = sysctl_write(path, "0", &scratch);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return err_take(err, &scratch, ret);
+	return 0;
+}
+
 int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct podnet_veth_req *req,
 		       struct podnet_veth *out, struct cni_err *err)
 {
@@ -126,6 +147,9 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 	if (ret < 0)
 		return ret;
 	ret = nl_link_get_index(host, res.host_ifindex, &l, err);
+	if (ret < 0)
+		goto fail;
+	ret = host_no_ra(l.name, err);
 	if (ret < 0)
 		goto fail;
 	memcpy(res.host_mac, l.mac, NL_MAC_LEN);
