@@ -54,8 +54,11 @@ int br_port_setup(struct nl_sock *sk, const struct br_conf *c, int bridge, int i
 int br_gateway_link(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *br,
 		    bool create, struct nl_link *out, struct cni_err *err)
 	__attribute__((warn_unused_result));
-/* Puts gw/len on the gateway link (forceAddress rules as the reference) and pins its MAC. */
-int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, int ifindex, const struct cni_prefix *gw,
-		    struct cni_err *err) __attribute__((warn_unused_result));
+/*
+ * Puts gw/len on the gateway link gl (forceAddress rules as the reference) and
+ * pins its MAC to gl->mac: pass gl as read before this ADD's port joined.
+ */
+int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *gl,
+		    const struct cni_prefix *gw, struct cni_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -216,14 +216,14 @@ int br_gateway_link(struct nl_sock *sk, const struct br_conf *c, const struct nl
 	return ret;
 }
 
-int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, int ifindex, const struct cni_prefix *gw,
-		    struct cni_err *err)
+int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *gl,
+		    const struct cni_prefix *gw, struct cni_err *err)
 {
+	int ifindex = gl->ifindex;
 	char want[CNI_PREFIX_STRLEN], have[CNI_PREFIX_STRLEN];
 	struct cni_err scratch = { 0 };
 	struct nl_addr *addrs = NULL;
 	struct nl_addr a = { .ifindex = ifindex, .prefix = *gw };
-	struct nl_link l;
 	size_t n = 0, i;
 	int ret;
 
@@ -261,10 +261,22 @@ int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, int ifindex, co
 		goto out;
 	}
 pin:
-	/* A bridge takes the lowest MAC of its ports: pin it so pods' neighbours stay valid. */
-	ret = nl_link_get_index(sk, ifindex, &l, err);
-	if (!ret)
-		ret = nl_link_set_mac(sk, ifindex, l.mac, err);
+	/*
+	 * A bridge takes the lowest MAC of its ports, so the port this ADD just
+	 * added may have changed it: pin the MAC gl had before (as the reference
+	 * does), the one the pods already there know their gateway by. A bridge
+	 * whose last port left has an all-zero MAC (the reference fails on it):
+	 * no pod knows one, so the current one is as good.
+	 */
+	if (memcmp(gl->mac, (uint8_t[NL_MAC_LEN]){ 0 }, NL_MAC_LEN)) {
+		ret = nl_link_set_mac(sk, ifindex, gl->mac, err);
+	} else {
+		struct nl_link l;
+
+		ret = nl_link_get_index(sk, ifindex, &l, err);
+		if (!ret)
+			ret = nl_link_set_mac(sk, ifindex, l.mac, err);
+	}
 out:
 	free(addrs);
 	return ret;

@@ -143,7 +143,8 @@ static int result_build(struct cni_ctx *ctx, const struct br_conf *c, const stru
 
 /*
  * The gateway addresses go on the bridge (or its VLAN interface, returned in
- * *gl) and the node forwards.
+ * *gl) and the node forwards. br is the bridge as br_ensure read it, before
+ * this ADD's port joined: its MAC is the one pinned.
  */
 static int gateway_setup(struct br_state *s, const struct nl_link *br, const struct cni_result *r,
 			 struct nl_link *gl_out, struct cni_err *err)
@@ -157,7 +158,7 @@ static int gateway_setup(struct br_state *s, const struct nl_link *br, const str
 	for (i = 0; !ret && i < r->n_ips; i++) {
 		struct cni_prefix gw = { .ip = r->ips[i].gw, .len = r->ips[i].addr.len };
 
-		ret = br_gateway_addr(s->node, &s->c, gl.ifindex, &gw, err);
+		ret = br_gateway_addr(s->node, &s->c, &gl, &gw, err);
 		v4 |= gw.ip.family == AF_INET;
 		v6 |= gw.ip.family == AF_INET6;
 	}
