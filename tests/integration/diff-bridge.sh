@@ -9,7 +9,13 @@
 # addresses derived from MACs) and flattened to "key=value" lines, and must be
 # equal once the intended differences (README, "What we do differently") are
 # erased; each of those is asserted on its own before it is erased.
-# diff-ptp.sh sources this file with DQK_LIB_ONLY=1 for the machinery.
+# Intended differences: accept_dad=0 and arp_notify=1 on the pod (also in
+# L2 mode and in ptp), IPv6 addresses nodad (pod, bridge gateway, ptp host
+# veth with accept_dad=0), accept_ra of an adopted bridge left as it was.
+# Not compared: masquerade (nftables vs the reference's iptables; nft-masq.sh,
+# bridge-interop.sh) and veth names (normalized away).
+# DQK_SCENARIOS="gw4 two" runs a subset. diff-ptp.sh sources this file with
+# DQK_LIB_ONLY=1 for the machinery.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 DQK_VER=1.0.0	# the newest version the reference v1.1.1 speaks
