@@ -208,7 +208,7 @@ t E7/E999 host-local "$H10" CNI_ARGS=IP=10.99.0.9
 # of the lease (the reference's DEL fails, and the pod's lease leaks).
 DQP_DIR=ipnonsense t same host-local "$H10" CNI_ARGS=IP=10.77.0.9
 DQP_DIR=ipnonsense t ok/E999 host-local "$H10" CNI_ARGS=IP=nonsense CNI_COMMAND=DEL
-[ -z "$(ls "$DATA/ours/ipnonsense/dqpnet" | grep -v -e lock -e last_reserved -e '^\.')" ] || fail "DEL with IP=nonsense kept the lease"
+[ ! -e "$DATA/ours/ipnonsense/dqpnet/10.77.0.9" ] || fail "DEL with IP=nonsense kept the lease"
 # An empty key is refused even with IgnoreUnknown (the reference lets "=V" through).
 t E4/ok host-local "$H10" 'CNI_ARGS=IgnoreUnknown=1;=V'
 t same loopback "$L10" 'CNI_ARGS=IgnoreUnknown=1;=V'
@@ -227,6 +227,8 @@ for v in 0.3.0 0.3.1 0.4.0; do
 	# and so drops ips[].version, which 0.3.x/0.4.0 require; we print the
 	# version's own layout (host-local, which converts, agrees with us).
 	t 'ok/ok' loopback "{\"cniVersion\":\"$v\",\"name\":\"dqpnet\",\"type\":\"loopback\"}"
+	side_run ours loopback "{\"cniVersion\":\"$v\",\"name\":\"dqpnet\",\"type\":\"loopback\"}"
+	jq_ok "$S_OUT" '[.ips[].version] == ["4","6"]'
 	t same host-local "{\"cniVersion\":\"$v\",\"name\":\"dqpnet\",\"ipam\":{\"subnet\":\"10.77.0.0/24\",\"dataDir\":\"@DATA\"}}"
 done
 for v in 0.1.0 0.2.0; do
