@@ -143,12 +143,14 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 		return err_take(err, &scratch, ret);
 	}
 
-	ret = nl_link_add_veth(host, &v, &res.host_ifindex, err);
+	/* One lookup after the create serves both ifindex and MAC. */
+	ret = nl_link_add_veth(host, &v, NULL, err);
 	if (ret < 0)
 		return ret;
-	ret = nl_link_get_index(host, res.host_ifindex, &l, err);
+	ret = nl_link_get(host, req->host_name, &l, err);
 	if (ret < 0)
-		goto fail;
+		return ret;
+	res.host_ifindex = l.ifindex;
 	ret = host_no_ra(l.name, err);
 	if (ret < 0)
 		goto fail;

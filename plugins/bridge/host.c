@@ -67,6 +67,7 @@ static int br_create(struct nl_sock *sk, const struct br_conf *c, struct nl_link
 int br_ensure(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, struct cni_err *err)
 {
 	struct cni_err scratch = { 0 };
+	bool changed = false;
 	struct nl_link br;
 	int ret;
 
@@ -89,6 +90,7 @@ int br_ensure(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, 
 		ret = nl_link_set_promisc(sk, br.ifindex, true, err);
 		if (ret < 0)
 			return ret;
+		changed = true;
 	}
 	if (c->proxy_arp) {
 		ret = knob("ipv4", c->bridge, "proxy_arp", "1", false, err);
@@ -109,8 +111,13 @@ int br_ensure(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, 
 		ret = nl_link_set_up(sk, br.ifindex, true, err);
 		if (ret < 0)
 			return ret;
+		changed = true;
 	}
-	return nl_link_get_index(sk, br.ifindex, out, err);
+	/* Read it back only when we changed it: every ADD passes here. */
+	if (changed)
+		return nl_link_get_index(sk, br.ifindex, out, err);
+	*out = br;
+	return 0;
 }
 
 static int port_vlans(struct nl_sock *sk, const struct br_conf *c, uint16_t vlan, int ifindex,
