@@ -61,7 +61,7 @@ e2e_pids_using() {
 	local p
 	for p in /proc/[0-9]*; do
 		[ "${p#/proc/}" != "$$" ] || continue
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$1"; then
+		if grep -qF -- "$1" <<<"$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"; then
 			echo "${p#/proc/}"
 		fi
 	done
@@ -137,7 +137,7 @@ out_counters_reset() { ip netns exec e2eout nft reset counters table inet e2e >/
 pod_layout() {
 	local subnet=$1 ip=$2 addr routes gw net dev kind
 	shift 2
-	addr=$("$@" /bin/ip -4 -o addr show dev eth0 | awk '{print $4; exit}')
+	addr=$("$@" /bin/ip -4 -o addr show dev eth0 | awk 'NR == 1 {print $4}')
 	routes=$("$@" /bin/ip -4 route show)
 	gw=$(awk '$1 == "default" && $2 == "via" {print $3; exit}' <<<"$routes")
 	net=$(awk -v n="$subnet" '$1 == n {print ($2 == "via") ? "via " $3 : "connected"; exit}' <<<"$routes")

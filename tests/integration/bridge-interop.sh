@@ -28,7 +28,7 @@ ip netns exec brt-i1 ping -c1 -W2 10.96.5.1 >/dev/null || fail "reference pod ca
 cni_ok bridge DEL "$(with_prev "$C" "$R")" CNI_PATH="$OUR_PATH"
 assert_eq "$(leases)$(veths)$(cni_chains)" 000 "leases, veths, CNI-* chains after our DEL"
 [ -z "$(ip -n brt-i1 -j link show eth0 2>/dev/null | jq -r '.[0].ifname // empty')" ] || fail "pod eth0 survived"
-{ iptables -t nat -S POSTROUTING; } | grep -q 'CNI-' && fail "a POSTROUTING jump to CNI-* survived"
+grep -q 'CNI-' <<<"$(iptables -t nat -S POSTROUTING)" && fail "a POSTROUTING jump to CNI-* survived"
 
 note "reference ADD, netns gone, our DEL still removes the reference's masquerade chain"
 cni_ok "$REF_BIN/bridge" ADD "$C" CNI_PATH="$REF_PATH"
@@ -45,7 +45,7 @@ ip netns exec brt-i2 ping -c1 -W2 10.96.5.1 >/dev/null || fail "our pod cannot r
 # The reference's DEL removes lease and link, then fails deleting its iptables
 # masquerade chain, which only it makes; its retry (as CRI does) succeeds.
 cni_run "$REF_BIN/bridge" DEL "$(with_prev "$C" "$R")" CNI_PATH="$REF_PATH"
-[ "$RC" -eq 0 ] || echo "$OUT" | grep -q "does not exist" || fail "reference DEL: $OUT"
+[ "$RC" -eq 0 ] || grep -q "does not exist" <<<"$OUT" || fail "reference DEL: $OUT"
 cni_ok "$REF_BIN/bridge" DEL "$(with_prev "$C" "$R")" CNI_PATH="$REF_PATH"
 assert_eq "$(leases)$(veths)" 00 "leases and veths after the reference's DEL"
 [ -z "$(ip -n brt-i2 -j link show eth0 2>/dev/null | jq -r '.[0].ifname // empty')" ] || fail "pod eth0 survived"

@@ -197,7 +197,8 @@ C=$(conf 1.0.0 '{"bridge":"brt9","macspoofchk":true,"isGateway":true,"ipam":{"su
 cni_ok bridge ADD "$C"
 R=$OUT
 M=$(echo "$R" | jq -r '.interfaces[2].mac')
-nft list table bridge cnip_spoofchk | grep -q "ether saddr $M return" || fail "no spoof-check rule for $M"
+# Capture first: with pipefail, grep -q quitting early can SIGPIPE nft and fail the pipe.
+grep -q "ether saddr $M return" <<<"$(nft list table bridge cnip_spoofchk)" || fail "no spoof-check rule for $M"
 ip netns exec brt-k8 ping -c1 -W2 10.98.9.1 >/dev/null || fail "pod with its own MAC cannot reach the gateway"
 cni_ok bridge CHECK "$(with_prev "$C" "$R")"
 ip -n brt-k8 link set eth0 address 02:66:66:66:66:66
@@ -207,5 +208,5 @@ ip -n brt-k8 link set eth0 address "$M"
 ip neigh flush dev brt9
 ip netns exec brt-k8 ping -c1 -W2 10.98.9.1 >/dev/null || fail "pod back on its own MAC cannot reach the gateway"
 cni_ok bridge DEL "$C"
-nft list table bridge cnip_spoofchk | grep -q "ether saddr" && fail "spoof-check rules survive DEL"
+grep -q "ether saddr" <<<"$(nft list table bridge cnip_spoofchk 2>/dev/null)" && fail "spoof-check rules survive DEL"
 note "ok"

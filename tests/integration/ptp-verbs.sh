@@ -169,7 +169,7 @@ for how in netns-there netns-gone; do
 	refconf=$(conf 1.0.0)
 	cni_ok "$REF_BIN/ptp" ADD "$refconf" CNI_PATH="$REF_BIN"
 	res=$OUT
-	iptables -t nat -S 2>/dev/null | grep -q -- '-N CNI-' || fail "reference made no iptables chain"
+	grep -q -- '-N CNI-' <<<"$(iptables -t nat -S 2>/dev/null)" || fail "reference made no iptables chain"
 	[ $how = netns-gone ] && ip netns del ptt-r
 	cni_ok ptp DEL "$(with_prev "$refconf" "$res")"
 	assert_eq "$(veths)" "" "veths after our DEL of the reference's pod"
