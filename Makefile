@@ -47,15 +47,23 @@ $(1)/libcnip.a: $$(PKG_SRCS:%.c=$(1)/obj/%.o)
 	@$$(if $$(Q),echo "  AR      $$@")
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 
-$(1)/bin/%: $(1)/libcnip.a $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(wildcard plugins/$$$$*/*.c)))
+# A plugin is its main.c plus an archive of its other files, which unit tests link.
+$(1)/plugins/lib%.a: $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(filter-out %/main.c,$$$$(wildcard plugins/$$$$*/*.c))))
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+$(1)/bin/%: $(1)/obj/plugins/%/main.o $(1)/plugins/lib%.a $(1)/libcnip.a
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $(3) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(1)/libcnip.a $$(LIBS)
+	$$(Q)$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 
 -include $$(shell find $(1) -name '*.d' 2>/dev/null)
 endef
 
 .SECONDEXPANSION:
+# Objects and plugin archives are kept: they are what the next build reuses.
+.SECONDARY:
 $(eval $(call variant,$(BUILD),$(REL_CFLAGS),$(REL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_CFLAGS),$(SAN_LDFLAGS)))
 
@@ -67,12 +75,14 @@ all: $(PLUGINS:%=$(BUILD)/bin/%)
 deps:
 	$(Q)hack/deps.sh
 
-# A unit test may name libmnl symbols to wrap in tests/unit/test_X.wrap.
-$(BUILD)/san/tests/%: tests/unit/%.c $(UNIT_HELPERS:%.c=$(BUILD)/san/obj/%.o) $(BUILD)/san/libcnip.a
+# A unit test may name libmnl symbols to wrap in tests/unit/test_X.wrap, and
+# the plugins whose code it links (their archives) in tests/unit/test_X.plugins.
+unit_plugins = $(addprefix $(BUILD)/san/plugins/lib,$(addsuffix .a,$(shell cat tests/unit/$(1).plugins 2>/dev/null)))
+$(BUILD)/san/tests/%: tests/unit/%.c $(UNIT_HELPERS:%.c=$(BUILD)/san/obj/%.o) $$(call unit_plugins,$$*) $(BUILD)/san/libcnip.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< \
-		$(UNIT_HELPERS:%.c=$(BUILD)/san/obj/%.o) $(BUILD)/san/libcnip.a \
+		$(UNIT_HELPERS:%.c=$(BUILD)/san/obj/%.o) $(call unit_plugins,$*) $(BUILD)/san/libcnip.a \
 		$(SAN_LDFLAGS) $(shell cat tests/unit/$*.wrap 2>/dev/null) $(CMOCKA_LIBS) $(LIBS)
 
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/tests/%)
