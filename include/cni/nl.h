@@ -61,6 +61,8 @@ struct nl_link {
 	uint8_t operstate;		/* enum nl_oper */
 	bool up;			/* IFF_UP */
 	bool promisc;			/* IFF_PROMISC set by a user, not by the bridge */
+	bool allmulti;			/* IFF_ALLMULTI set by a user */
+	unsigned int txqlen;		/* IFLA_TXQLEN */
 	int link;			/* veth: the peer's ifindex (in link_netnsid's netns) */
 	int link_netnsid;		/* -1 if the peer lives in this netns */
 	bool vlan_filtering;		/* bridge only */
@@ -165,6 +167,11 @@ int nl_link_set_mac(struct nl_sock *sk, int ifindex, const uint8_t mac[NL_MAC_LE
 int nl_link_set_master(struct nl_sock *sk, int ifindex, int master, struct cni_err *err)
 	__attribute__((warn_unused_result));
 int nl_link_set_promisc(struct nl_sock *sk, int ifindex, bool on, struct cni_err *err)
+	__attribute__((warn_unused_result));
+int nl_link_set_allmulti(struct nl_sock *sk, int ifindex, bool on, struct cni_err *err)
+	__attribute__((warn_unused_result));
+/* Transmit queue length (ip link set ... txqueuelen). */
+int nl_link_set_txqlen(struct nl_sock *sk, int ifindex, unsigned int qlen, struct cni_err *err)
 	__attribute__((warn_unused_result));
 /* Waits, without sleeping, until the link is operationally up (a veth: both
  * ends up); -ETIMEDOUT after timeout_ms, -ENODEV if it vanishes. */

@@ -22,6 +22,7 @@ static const enum mnl_attr_data_type link_policy[IFLA_MAX + 1] = {
 	[IFLA_IFNAME] = MNL_TYPE_NUL_STRING,
 	[IFLA_ADDRESS] = MNL_TYPE_BINARY,
 	[IFLA_MTU] = MNL_TYPE_U32,
+	[IFLA_TXQLEN] = MNL_TYPE_U32,
 	[IFLA_MASTER] = MNL_TYPE_U32,
 	[IFLA_OPERSTATE] = MNL_TYPE_U8,
 	[IFLA_LINK] = MNL_TYPE_U32,
@@ -86,11 +87,14 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link *out)
 	l.flags = ifi->ifi_flags;
 	l.up = ifi->ifi_flags & IFF_UP;
 	l.promisc = ifi->ifi_flags & IFF_PROMISC;
+	l.allmulti = ifi->ifi_flags & IFF_ALLMULTI;
 	strcpy(l.name, mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == NL_MAC_LEN)
 		memcpy(l.mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), NL_MAC_LEN);
 	if (tb[IFLA_MTU])
 		l.mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_TXQLEN])
+		l.txqlen = mnl_attr_get_u32(tb[IFLA_TXQLEN]);
 	if (tb[IFLA_MASTER])
 		l.master = (int)mnl_attr_get_u32(tb[IFLA_MASTER]);
 	if (tb[IFLA_OPERSTATE])
@@ -318,6 +322,22 @@ int nl_link_set_promisc(struct nl_sock *sk, int ifindex, bool on, struct cni_err
 {
 	return link_set_flag(sk, ifindex, IFF_PROMISC, on, err,
 			     on ? "turning promisc on for" : "turning promisc off for");
+}
+
+int nl_link_set_allmulti(struct nl_sock *sk, int ifindex, bool on, struct cni_err *err)
+{
+	return link_set_flag(sk, ifindex, IFF_ALLMULTI, on, err,
+			     on ? "turning allmulticast on for" : "turning allmulticast off for");
+}
+
+int nl_link_set_txqlen(struct nl_sock *sk, int ifindex, unsigned int qlen, struct cni_err *err)
+{
+	char buf[NL_SEND_SIZE], what[48];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, AF_UNSPEC, ifindex);
+
+	mnl_attr_put_u32(nlh, IFLA_TXQLEN, qlen);
+	snprintf(what, sizeof(what), "setting txqueuelen %u on", qlen);
+	return link_change(sk, nlh, ifindex, err, what);
 }
 
 int nl_link_set_mtu(struct nl_sock *sk, int ifindex, unsigned int mtu, struct cni_err *err)
