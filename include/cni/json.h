@@ -47,6 +47,20 @@ int cni_json_get_object(const struct cni_json *obj, const char *key, const struc
 int cni_json_get_array(const struct cni_json *obj, const char *key, const struct cni_json **out,
 		       struct cni_err *err) __attribute__((warn_unused_result));
 
+/*
+ * Building a document (state files a plugin keeps): a new empty object, and
+ * members added to it. Each returns 0 or -ENOMEM; an object member is
+ * returned (NULL on ENOMEM) to be filled in turn. Free with cni_json_free().
+ */
+struct cni_json *cni_json_new_object(void);
+int cni_json_add_str(struct cni_json *obj, const char *key, const char *val)
+	__attribute__((warn_unused_result));
+int cni_json_add_int(struct cni_json *obj, const char *key, long long val)
+	__attribute__((warn_unused_result));
+int cni_json_add_bool(struct cni_json *obj, const char *key, bool val)
+	__attribute__((warn_unused_result));
+struct cni_json *cni_json_add_object(struct cni_json *obj, const char *key);
+
 /* Compact JSON text of j; caller frees. NULL on ENOMEM. */
 char *cni_json_print(const struct cni_json *j);
 

@@ -9,6 +9,7 @@
 
 /* struct cni_json is cJSON; the public header only keeps it opaque. */
 #define J(j) ((const cJSON *)(j))
+#define JW(j) ((cJSON *)(j))
 
 const struct cni_json *cni_json_get(const struct cni_json *obj, const char *key)
 {
@@ -139,6 +140,31 @@ int cni_json_get_array(const struct cni_json *obj, const char *key, const struct
 		return type_error(key, "an array", err);
 	*out = v;
 	return 0;
+}
+
+struct cni_json *cni_json_new_object(void)
+{
+	return (struct cni_json *)cJSON_CreateObject();
+}
+
+int cni_json_add_str(struct cni_json *obj, const char *key, const char *val)
+{
+	return cJSON_AddStringToObject(JW(obj), key, val) ? 0 : -ENOMEM;
+}
+
+int cni_json_add_int(struct cni_json *obj, const char *key, long long val)
+{
+	return cJSON_AddNumberToObject(JW(obj), key, (double)val) ? 0 : -ENOMEM;
+}
+
+int cni_json_add_bool(struct cni_json *obj, const char *key, bool val)
+{
+	return cJSON_AddBoolToObject(JW(obj), key, val) ? 0 : -ENOMEM;
+}
+
+struct cni_json *cni_json_add_object(struct cni_json *obj, const char *key)
+{
+	return (struct cni_json *)cJSON_AddObjectToObject(JW(obj), key);
 }
 
 char *cni_json_print(const struct cni_json *j)
