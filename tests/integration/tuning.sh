@@ -162,5 +162,36 @@ assert_eq "$(snapshot tnt-p1)" "$ref_state" "pod state after our ADD vs the refe
 cni_ok "$REF_BIN/tuning" DEL "$(tconf '{}' "$PREV")"   # the reference restores from ours
 assert_eq "$(snapshot tnt-p1 | cut -d' ' -f1-4)" "$(echo "$before" | cut -d' ' -f1-4)" "the reference's DEL of our ADD"
 
+note "the reference's bugs we do not copy (Debian v1.1.1; upstream v1.9 behaves the same in each)"
+# 1. A repeated ADD overwrites the originals with the tuned values, so DEL "restores" those.
+cni_ok "$REF_BIN/tuning" ADD "$(tconf '{"mtu":1400}' "$PREV")"
+cni_ok "$REF_BIN/tuning" ADD "$(tconf '{"mtu":1300}' "$PREV")"
+cni_ok "$REF_BIN/tuning" DEL "$(tconf '{}' "$PREV")"
+assert_eq "$(link tnt-p1 | jq .mtu)" 1400 "the reference's DEL after two ADDs (it keeps the tuned MTU)"
+ip -n tnt-p1 link set eth0 mtu 1500
+# 2. Sysctls are never restored.
+cni_ok "$REF_BIN/tuning" ADD "$(tconf '{"sysctl":{"net.core.somaxconn":"1313"}}' "$PREV")"
+cni_ok "$REF_BIN/tuning" DEL "$(tconf '{}' "$PREV")"
+assert_eq "$(knob tnt-p1 net/core/somaxconn)" 1313 "the reference's DEL restores no sysctl"
+ip netns exec tnt-p1 sh -c 'echo 4096 > /proc/sys/net/core/somaxconn'
+# 3. args.cni.sysctl without a top-level sysctl: the reference panics.
+cni_run "$REF_BIN/tuning" ADD "$(tconf '{"args":{"cni":{"sysctl":{"net.core.somaxconn":"1414"}}}}' "$PREV")"
+[[ $ERR == *"assignment to entry in nil map"* ]] || fail "the reference no longer panics on args.cni.sysctl alone: $ERR"
+cni_ok tuning ADD "$(tconf '{"args":{"cni":{"sysctl":{"net.core.somaxconn":"1414"}}}}' "$PREV")"
+assert_eq "$(knob tnt-p1 net/core/somaxconn)" 1414 "our args.cni.sysctl alone"
+cni_ok tuning DEL "$(tconf '{}' "$PREV")"
+assert_eq "$(knob tnt-p1 net/core/somaxconn)" 4096 "our DEL restores the sysctl"
+
+note "promisc: false turns it off and CHECK expects it off; unset leaves it alone"
+ip -n tnt-p1 link set eth0 promisc on
+cni_ok tuning ADD "$(tconf '{"promisc":false}' "$PREV")"
+assert_eq "$(link tnt-p1 | jq -r '.flags | index("PROMISC") != null')" false "promisc after promisc:false"
+cni_ok tuning CHECK "$(tconf '{"promisc":false}' "$PREV")"
+cni_ok tuning CHECK "$(tconf '{"mtu":1500}' "$PREV")"
+cni_ok tuning DEL "$(tconf '{}' "$PREV")"
+assert_eq "$(link tnt-p1 | jq -r '.flags | index("PROMISC") != null')" true "promisc restored on by DEL"
+ip -n tnt-p1 link set eth0 promisc off
+
 cni_ok bridge DEL "$BR"
+[ -z "$(ls -A "$TD")" ] || fail "state left: $(ls -A "$TD")"
 echo "tuning: all passed"
