@@ -5,9 +5,8 @@
 #include <string.h>
 
 #include "cni/hash.h"
-#include "cni/netns.h"
+#include "cni/knob.h"
 #include "cni/podnet.h"
-#include "cni/sysctl.h"
 
 /* Hands a scratch error (with its kernel details) to err unless err already holds one. */
 static int err_take(struct cni_err *err, const struct cni_err *from, int ret)
@@ -82,19 +81,12 @@ int podnet_mac_parse(const char *s, uint8_t out[NL_MAC_LEN])
  * advertisements, which the node accepts while it does not forward IPv6.
  * The knob is absent on a node without IPv6.
  */
-static int host_no_ra(const char *ifname, struct cni_err *err)
+static int host_no_ra(struct nl_sock *host, const struct nl_link *l, struct cni_err *err)
 {
-	struct cni_err scratch = { 0 };
-	char path[128];
-	int ret;
+	static const struct knob no_ra = { "ipv6/conf/accept_ra", 0, KNOB_MISSING_OK };
+	struct knob_link kl = { .sk = host, .netns_fd = -1, .ifindex = l->ifindex, .ifname = l->name };
 
-	snprintf(path, sizeof(path), "net/ipv6/conf/%s/accept_ra", ifname);
-	ret = sysctl_write(path, "0", &scratch);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret < 0)
-		return err_take(err, &scratch, ret);
-	return 0;
+	return knob_set(&kl, &no_ra, 1, err);
 }
 
 int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct podnet_veth_req *req,
@@ -151,7 +143,7 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 	if (ret < 0)
 		return ret;
 	res.host_ifindex = l.ifindex;
-	ret = host_no_ra(l.name, err);
+	ret = host_no_ra(host, &l, err);
 	if (ret < 0)
 		goto fail;
 	memcpy(res.host_mac, l.mac, NL_MAC_LEN);
@@ -170,59 +162,34 @@ fail:
 	return ret;
 }
 
-/* Sysctls act on the calling thread's netns, so they run inside the pod. */
-struct pod_knobs {
-	const struct podnet_conf *c;
-	bool has_v6;
-	struct cni_err *err;
-};
-
-/* net/<proto>/conf/<ifname>/<knob> = value */
-static int knob_set(const char *proto, const char *ifname, const char *knob, const char *value,
-		    bool may_be_missing, struct cni_err *err)
+/*
+ * Like the reference: IPv6 addresses need IPv6 on, on lo too (the pod reaches
+ * its own). Where IPv6 is gone altogether, adding the address says so.
+ * accept_dad before any address: the kernel's own link-local would stay
+ * tentative (unusable as a source) for the ~1-2 s of DAD. arp_notify:
+ * neighbours learn the new MAC at once when an address moves to a new pod.
+ */
+static int pod_knobs(struct nl_sock *pod, const struct podnet_conf *c, int ifindex, bool has_v6,
+		     struct cni_err *err)
 {
-	struct cni_err scratch = { 0 };
-	char path[128];
+	static const struct knob v6_on = { "ipv6/conf/disable_ipv6", 0, KNOB_MISSING_OK };
+	struct knob_link lo = { .sk = pod, .netns_fd = c->netns_fd, .ifindex = 1, .ifname = "lo" };
+	struct knob_link eth = { .sk = pod, .netns_fd = c->netns_fd, .ifindex = ifindex,
+				 .ifname = c->ifname };
+	struct knob k[3];
+	size_t n = 0;
 	int ret;
 
-	snprintf(path, sizeof(path), "net/%s/conf/%s/%s", proto, ifname, knob);
-	ret = sysctl_write(path, value, &scratch);
-	/* An IPv4-only pod may have no IPv6 knobs at all (ipv6.disable=1). */
-	if (ret == -ENOENT && may_be_missing)
-		return 0;
-	if (ret < 0)
-		return err_take(err, &scratch, ret);
-	return 0;
-}
-
-static int pod_knobs_apply(void *arg)
-{
-	struct pod_knobs *k = arg;
-	const char *ifname = k->c->ifname;
-	char cur[16];
-	int ret = 0;
-
-	/* Like the reference: IPv6 addresses need IPv6 on, on lo too (the pod reaches its own). */
-	if (k->has_v6) {
-		const char *names[2] = { "lo", ifname };
-		int i;
-
-		for (i = 0; i < 2 && ret == 0; i++) {
-			char path[128];
-
-			snprintf(path, sizeof(path), "net/ipv6/conf/%s/disable_ipv6", names[i]);
-			if (sysctl_read(path, cur, sizeof(cur), NULL) < 0 || !strcmp(cur, "0"))
-				continue;
-			ret = knob_set("ipv6", names[i], "disable_ipv6", "0", false, k->err);
-		}
+	if (has_v6) {
+		ret = knob_set(&lo, &v6_on, 1, err);
+		if (ret < 0)
+			return ret;
+		k[n++] = v6_on;
 	}
-	/* Before any address: a tentative address cannot be a source, and DAD costs ~1-2 s. */
-	if (ret == 0 && !k->c->enable_dad)
-		ret = knob_set("ipv6", ifname, "accept_dad", "0", !k->has_v6, k->err);
-	/* Neighbours learn the new MAC at once when an address moves to a new pod. */
-	if (ret == 0)
-		ret = knob_set("ipv4", ifname, "arp_notify", "1", false, k->err);
-	return ret;
+	if (!c->enable_dad)
+		k[n++] = (struct knob){ "ipv6/conf/accept_dad", 0, has_v6 ? 0 : KNOB_MISSING_OK };
+	k[n++] = (struct knob){ "ipv4/conf/arp_notify", 1, 0 };
+	return knob_set(&eth, k, n, err);
 }
 
 static bool ip_for_iface(const struct cni_ipcfg *ip, int iface)
@@ -272,7 +239,7 @@ static int pod_ifindex(struct nl_sock *pod, const struct podnet_conf *c, struct 
 int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const struct cni_result *r,
 			 struct cni_err *err)
 {
-	struct pod_knobs k = { .c = c, .err = err };
+	bool has_v6 = false;
 	struct nl_link l;
 	size_t i;
 	int ret;
@@ -282,8 +249,8 @@ int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const
 		return ret;
 	for (i = 0; i < r->n_ips; i++)
 		if (ip_for_iface(&r->ips[i], c->iface) && r->ips[i].addr.ip.family == AF_INET6)
-			k.has_v6 = true;
-	ret = cni_netns_run(c->netns_fd, pod_knobs_apply, &k, err);
+			has_v6 = true;
+	ret = pod_knobs(pod, c, l.ifindex, has_v6, err);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < r->n_ips; i++) {

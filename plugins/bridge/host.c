@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/knob.h"
 #include "cni/podnet.h"
-#include "cni/sysctl.h"
 #include "bridge.h"
 
 /* Hands a scratch error (with its kernel details) to err unless err already holds one. */
@@ -17,30 +17,16 @@ static int err_take(struct cni_err *err, const struct cni_err *from, int ret)
 	return ret;
 }
 
-/* net/<proto>/conf/<ifname>/<knob>; missing_ok for IPv6 knobs on IPv6-less nodes. */
-static int knob(const char *proto, const char *ifname, const char *name, const char *value,
-		bool missing_ok, struct cni_err *err)
+/* rp_filter of a bridge or port, when the config sets one. */
+static int rp_filter_set(struct nl_sock *sk, const struct br_conf *c, int ifindex, const char *ifname,
+			 struct cni_err *err)
 {
-	struct cni_err scratch = { 0 };
-	char path[128];
-	int ret;
-
-	snprintf(path, sizeof(path), "net/%s/conf/%s/%s", proto, ifname, name);
-	ret = sysctl_write(path, value, &scratch);
-	if (ret == -ENOENT && missing_ok)
-		return 0;
-	if (ret < 0)
-		return err_take(err, &scratch, ret);
-	return 0;
-}
-
-static int rp_filter_set(const struct br_conf *c, const char *ifname, struct cni_err *err)
-{
-	char v[2] = { (char)('0' + c->rp_filter), 0 };
+	struct knob_link l = { .sk = sk, .netns_fd = -1, .ifindex = ifindex, .ifname = ifname };
+	struct knob k = { "ipv4/conf/rp_filter", c->rp_filter, 0 };
 
 	if (c->rp_filter < 0)
 		return 0;
-	return knob("ipv4", ifname, "rp_filter", v, false, err);
+	return knob_set(&l, &k, 1, err);
 }
 
 static int br_create(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, struct cni_err *err)
@@ -61,7 +47,9 @@ static int br_create(struct nl_sock *sk, const struct br_conf *c, struct nl_link
 	if (ret < 0)
 		return ret;
 	/* We own the bridge's routes: router advertisements must not add any. */
-	return knob("ipv6", c->bridge, "accept_ra", "0", true, err);
+	return knob_set(&(struct knob_link){ .sk = sk, .netns_fd = -1, .ifindex = out->ifindex,
+					     .ifname = out->name },
+			&(struct knob){ "ipv6/conf/accept_ra", 0, KNOB_MISSING_OK }, 1, err);
 }
 
 int br_ensure(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, struct cni_err *err)
@@ -93,18 +81,18 @@ int br_ensure(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, 
 		changed = true;
 	}
 	if (c->proxy_arp) {
-		ret = knob("ipv4", c->bridge, "proxy_arp", "1", false, err);
-		if (!ret) {
-			char path[128];
+		/* Without proxy_delay=0 the kernel delays proxy answers by up to 0.8 s. */
+		static const struct knob proxy[] = {
+			{ "ipv4/conf/proxy_arp", 1, 0 },
+			{ "ipv4/neigh/proxy_delay", 0, 0 },
+		};
 
-			/* Without this the kernel delays proxy answers by up to 0.8 s. */
-			snprintf(path, sizeof(path), "net/ipv4/neigh/%s/proxy_delay", c->bridge);
-			ret = sysctl_write(path, "0", err);
-		}
+		ret = knob_set(&(struct knob_link){ .sk = sk, .netns_fd = -1, .ifindex = br.ifindex,
+						    .ifname = br.name }, proxy, 2, err);
 		if (ret < 0)
 			return ret;
 	}
-	ret = rp_filter_set(c, c->bridge, err);
+	ret = rp_filter_set(sk, c, br.ifindex, br.name, err);
 	if (ret < 0)
 		return ret;
 	if (!br.up) {
@@ -161,7 +149,7 @@ int br_port_setup(struct nl_sock *sk, const struct br_conf *c, int bridge, int i
 	if (!ret)
 		ret = port_vlans(sk, c, c->vlan, ifindex, err);
 	if (!ret)
-		ret = rp_filter_set(c, ifname, err);
+		ret = rp_filter_set(sk, c, ifindex, ifname, err);
 	if (!ret)
 		ret = nl_link_set_up(sk, ifindex, true, err);
 	return ret;

@@ -12,7 +12,7 @@
 #include "cni/ipam.h"
 #include "cni/nft.h"
 #include "cni/podnet.h"
-#include "cni/sysctl.h"
+#include "cni/knob.h"
 #include "bridge.h"
 
 /* The reference polls the port for up to ~2.5 s; we wait on netlink events as long. */
@@ -162,10 +162,8 @@ static int gateway_setup(struct br_state *s, const struct nl_link *br, const str
 		v4 |= gw.ip.family == AF_INET;
 		v6 |= gw.ip.family == AF_INET6;
 	}
-	if (!ret && v4)
-		ret = sysctl_write("net/ipv4/ip_forward", "1", err);
-	if (!ret && v6)
-		ret = sysctl_write("net/ipv6/conf/all/forwarding", "1", err);
+	if (!ret)
+		ret = knob_forwarding_set(s->node, v4, v6, err);
 	if (!ret)
 		*gl_out = gl;
 	return ret;

@@ -5,94 +5,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cni/sysctl.h"
+#include "cni/knob.h"
 #include "ptp.h"
 
-#define KNOB_MAX 96
-
-/* net/<dir>/<ifname>/<name>, dir being "ipv4/conf", "ipv6/conf" or "ipv4/neigh". */
-static int knob(const char *dir, const char *ifname, const char *name, char *path, struct cni_err *err)
+int ptp_host_forwarding(struct nl_sock *host, const struct ptp_plan *p, struct cni_err *err)
 {
-	int n = snprintf(path, KNOB_MAX, "net/%s/%s/%s", dir, ifname, name);
-
-	if (n < 0 || n >= KNOB_MAX)
-		return cni_err_set(err, CNI_ERR_INTERNAL, -ENAMETOOLONG, "sysctl %s of %s", name, ifname);
-	return 0;
-}
-
-static int knob_write(const char *dir, const char *ifname, const char *name, const char *value,
-		      struct cni_err *err)
-{
-	char path[KNOB_MAX];
-	int ret = knob(dir, ifname, name, path, err);
-
-	return ret ? ret : sysctl_write(path, value, err);
-}
-
-/* CHECK of one sysctl by its full path. */
-static int sysctl_expect(const char *path, const char *want, struct cni_err *err)
-{
-	char have[32];
-	int ret;
-
-	ret = sysctl_read(path, have, sizeof(have), err);
-	if (ret < 0)
-		return ret;
-	if (strcmp(have, want))
-		return cni_err_set(err, CNI_ERR_CHECK, -EINVAL, "sysctl %s is %s, want %s", path, have,
-				   want);
-	return 0;
-}
-
-static int knob_expect(const char *dir, const char *ifname, const char *name, const char *want,
-		       struct cni_err *err)
-{
-	char path[KNOB_MAX];
-	int ret = knob(dir, ifname, name, path, err);
-
-	return ret ? ret : sysctl_expect(path, want, err);
-}
-
-int ptp_host_forwarding(const struct ptp_plan *p, struct cni_err *err)
-{
-	int ret = 0;
-
-	if (p->has_v4)
-		ret = sysctl_write("net/ipv4/ip_forward", "1", err);
-	if (!ret && p->has_v6)
-		ret = sysctl_write("net/ipv6/conf/all/forwarding", "1", err);
-	return ret;
+	return knob_forwarding_set(host, p->has_v4, p->has_v6, err);
 }
 
 /*
  * Before the link comes up: IPv6 on it, without DAD (its gateway address is
  * usable at once, and proxyArp's link-local is derived from the fixed MAC,
  * whatever the node's addr_gen_mode), proxy ARP answering at once.
+ * check: only what a later change could undo (the IPv6 ones are no CHECK's business).
  */
-static int host_knobs(const struct ptp_conf *c, const struct ptp_plan *p, const char *ifname,
-		      struct cni_err *err)
+static size_t host_knobs(const struct ptp_conf *c, const struct ptp_plan *p, bool check,
+			 struct knob k[7])
 {
-	char rp[2] = { (char)('0' + c->rp_filter), 0 };
-	int ret = 0;
+	size_t n = 0;
 
-	if (p->has_v6) {
-		ret = knob_write("ipv6/conf", ifname, "disable_ipv6", "0", err);
-		if (!ret)
-			ret = knob_write("ipv6/conf", ifname, "accept_dad", "0", err);
-		if (!ret && p->proxy_arp)
-			ret = knob_write("ipv6/conf", ifname, "addr_gen_mode", "0", err);
+	if (p->has_v6 && !check) {
+		k[n++] = (struct knob){ "ipv6/conf/disable_ipv6", 0, 0 };
+		k[n++] = (struct knob){ "ipv6/conf/accept_dad", 0, 0 };
+		if (p->proxy_arp)
+			k[n++] = (struct knob){ "ipv6/conf/addr_gen_mode", 0, 0 };
 	}
-	if (!ret && p->has_v4 && p->proxy_arp) {
+	if (p->has_v4 && p->proxy_arp) {
 		/* proxy_arp answers only on an interface that forwards. */
-		ret = knob_write("ipv4/conf", ifname, "forwarding", "1", err);
-		if (!ret)
-			ret = knob_write("ipv4/conf", ifname, "proxy_arp", "1", err);
-		if (!ret)
-			ret = knob_write("ipv4/neigh", ifname, "proxy_delay", "0", err);
+		if (!check)
+			k[n++] = (struct knob){ "ipv4/conf/forwarding", 1, 0 };
+		k[n++] = (struct knob){ "ipv4/conf/proxy_arp", 1, 0 };
+		k[n++] = (struct knob){ "ipv4/neigh/proxy_delay", 0, 0 };
 	}
-	if (!ret && c->rp_filter != PTP_RP_UNSET)
-		ret = knob_write("ipv4/conf", ifname, "rp_filter", rp, err);
-	return ret;
+	if (c->rp_filter != PTP_RP_UNSET)
+		k[n++] = (struct knob){ "ipv4/conf/rp_filter", c->rp_filter, 0 };
+	return n;
 }
 
 static struct nl_route host_route(const struct ptp_addr *a, int oif)
@@ -109,11 +56,14 @@ static struct nl_route host_route(const struct ptp_addr *a, int oif)
 int ptp_host_setup(struct nl_sock *host, const struct ptp_conf *c, const struct ptp_plan *p,
 		   const struct nl_link *veth, struct cni_err *err)
 {
+	struct knob_link kl = { .sk = host, .netns_fd = -1, .ifindex = veth->ifindex,
+				.ifname = veth->name };
 	struct cni_err scratch = { 0 };
+	struct knob k[7];
 	size_t i;
 	int ret;
 
-	ret = host_knobs(c, p, veth->name, err);
+	ret = knob_set(&kl, k, host_knobs(c, p, false, k), err);
 	if (!ret)
 		ret = nl_link_set_up(host, veth->ifindex, true, err);
 	for (i = 0; !ret && i < p->n_addrs; i++) {
@@ -240,8 +190,10 @@ static int check_proxy_route(struct nl_sock *host, const struct nl_link *veth, s
 int ptp_host_check(struct nl_sock *host, const struct ptp_conf *c, const struct ptp_plan *p,
 		   const struct nl_link *veth, struct cni_err *err)
 {
-	char rp[2] = { (char)('0' + c->rp_filter), 0 };
-	int ret = 0;
+	struct knob_link kl = { .sk = host, .netns_fd = -1, .ifindex = veth->ifindex,
+				.ifname = veth->name };
+	struct knob k[7];
+	int ret;
 
 	if (strcmp(veth->kind, "veth"))
 		return cni_err_set(err, CNI_ERR_CHECK, -EINVAL, "host interface %s is not a veth",
@@ -251,19 +203,11 @@ int ptp_host_check(struct nl_sock *host, const struct ptp_conf *c, const struct 
 	if (p->proxy_arp && memcmp(veth->mac, ptp_proxy_mac, NL_MAC_LEN))
 		return cni_err_set(err, CNI_ERR_CHECK, -EINVAL,
 				   "host veth %s lost the proxyArp layout's MAC ee:ee:ee:ee:ee:ee", veth->name);
-	if (p->has_v4)
-		ret = sysctl_expect("net/ipv4/ip_forward", "1", err);
-	if (!ret && p->has_v6)
-		ret = sysctl_expect("net/ipv6/conf/all/forwarding", "1", err);
-	if (!ret && p->has_v4 && p->proxy_arp) {
-		ret = knob_expect("ipv4/conf", veth->name, "proxy_arp", "1", err);
-		if (!ret)
-			ret = knob_expect("ipv4/neigh", veth->name, "proxy_delay", "0", err);
-		if (!ret)
-			ret = check_proxy_route(host, veth, err);
-	}
-	if (!ret && c->rp_filter != PTP_RP_UNSET)
-		ret = knob_expect("ipv4/conf", veth->name, "rp_filter", rp, err);
+	ret = knob_forwarding_check(host, p->has_v4, p->has_v6, err);
+	if (!ret)
+		ret = knob_check(&kl, k, host_knobs(c, p, true, k), err);
+	if (!ret && p->has_v4 && p->proxy_arp)
+		ret = check_proxy_route(host, veth, err);
 	if (!ret)
 		ret = check_addrs(host, p, veth, err);
 	if (!ret)

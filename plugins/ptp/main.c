@@ -105,7 +105,7 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 	/* The families IPAM gave decide the node's forwarding knobs. */
 	ret = ptp_plan_from_ipam(&c, ipam, &ctx->conf->dns, &p, &ctx->err);
 	if (!ret)
-		ret = ptp_host_forwarding(&p, &ctx->err);
+		ret = ptp_host_forwarding(host, &p, &ctx->err);
 	if (ret < 0)
 		goto fail;
 	ret = nl_link_get_index(host, veth.host_ifindex, &hl, &ctx->err);

@@ -97,7 +97,7 @@ int ptp_plan_pod_routes(const struct ptp_plan *p, int oif, struct nl_route **out
 /* Host side (node netns: the calling thread's) */
 
 /* ip_forward / IPv6 all.forwarding as the plan's families need. */
-int ptp_host_forwarding(const struct ptp_plan *p, struct cni_err *err)
+int ptp_host_forwarding(struct nl_sock *host, const struct ptp_plan *p, struct cni_err *err)
 	__attribute__((warn_unused_result));
 /* Knobs of the new, still down, host veth, then link up, addresses and pod routes. */
 int ptp_host_setup(struct nl_sock *host, const struct ptp_conf *c, const struct ptp_plan *p,
