@@ -2,8 +2,11 @@
 #ifndef CNI_NFT_H
 #define CNI_NFT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cni/ip.h"
 
 struct cni_err;
 struct cni_prefix;
@@ -95,4 +98,97 @@ int nft_spoofchk_check(const struct nft_spoofchk *a, const uint8_t mac[6], struc
 int nft_spoofchk_gc(const char *network, const struct nft_spoofchk *keep, size_t n,
 		    struct cni_err *err) __attribute__((warn_unused_result));
 
+/*
+ * hostPort mapping (portmap). Table "inet cnip_hostport": base chains
+ * prerouting and output (nat, dstnat) send packets addressed to the node
+ * itself (fib daddr type local) to chain hostports, which looks the packet up
+ * in four verdict maps: hostip4/hostip6 (host address . protocol . port) and
+ * hostport4/hostport6 (protocol . port, every local address). Each element
+ * leads to the attachment's chain "pm-" H(network) "-" H(ifname ":" cid),
+ * which marks what must be masqueraded and DNATs to the pod. Base chain
+ * "masq-bit<N>" (nat, srcnat) masquerades packets carrying mark bit N. ADD
+ * and DEL touch only the attachment's chain and its elements, in one
+ * transaction each. Errors: CNI_ERR_NFT naming the object; a hostPort that
+ * another attachment holds is CNI_ERR_EXISTS naming that attachment.
+ */
+
+/* One condition of conditionsV4/V6. */
+enum nft_pm_match_kind {
+	NFT_PM_SADDR,
+	NFT_PM_DADDR,
+	NFT_PM_IIFNAME,
+	NFT_PM_OIFNAME,
+};
+
+struct nft_pm_match {
+	enum nft_pm_match_kind kind;
+	bool neg;			/* != */
+	struct cni_prefix addr;		/* SADDR, DADDR */
+	char ifname[16];		/* IIFNAME, OIFNAME */
+	bool prefix;			/* ifname matches as a prefix ("eth*", iptables "eth+") */
+};
+
+/* One port mapping. */
+struct nft_pm_map {
+	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+	uint16_t host_port, container_port;
+	/* family 0: every local address of each pod family; an all-zero address of a
+	 * family (0.0.0.0, ::): every local address of that family only. */
+	struct cni_ip host_ip;
+};
+
+struct nft_portmap {
+	const char *network;
+	const char *container_id;
+	const char *ifname;
+	struct cni_prefix pod4, pod6;	/* the pod's addresses (ip.family 0: none) */
+	const struct nft_pm_map *maps;
+	size_t n;
+	bool snat;			/* masquerade hairpin and localhost traffic */
+	bool masq_all;			/* masquerade everything DNAT'ed */
+	unsigned int mark_bit;		/* 0..31 */
+	const struct nft_pm_match *cond4, *cond6;
+	size_t ncond4, ncond6;
+};
+
+/* A mapping that went away, for the conntrack flush: host_ip zero means any local address. */
+struct nft_pm_gone {
+	int family;
+	uint8_t proto;
+	uint16_t port;
+	struct cni_ip host_ip;
+};
+
+/* "tcp", "udp", "sctp"; NULL for any other protocol number. */
+const char *nft_pm_proto_name(uint8_t proto);
+
+/* Installs or replaces the attachment's mappings (all of them in one transaction). */
+int nft_portmap_add(const struct nft_portmap *pm, struct cni_err *err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Removes the attachment's mappings, found from network, container ID and
+ * ifname alone (maps and pod addresses may be absent), and what the
+ * reference portmap made for the container (iptables-nft chains CNI-DN-<hash>
+ * and CNI-SN-<hash> with their jumps; rules commented with the container ID
+ * in tables ip/ip6 cni_hostport). *gone (may be NULL; free()) gets what was
+ * removed of ours. Nothing there is success; continues past errors.
+ */
+int nft_portmap_del(const struct nft_portmap *pm, struct nft_pm_gone **gone, size_t *ngone,
+		    struct cni_err *err) __attribute__((warn_unused_result));
+
+/* 0 if every mapping of pm is in place; CNI_ERR_CHECK (-ENOENT) saying what is not. */
+int nft_portmap_check(const struct nft_portmap *pm, struct cni_err *err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Removes the mappings of every attachment of network not in keep (ours, and
+ * the reference's iptables chains whose jump is commented with network and a
+ * container ID not in keep). *gone as for DEL.
+ */
+int nft_portmap_gc(const char *network, const struct nft_masq_id *keep, size_t nkeep,
+		   struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
+	__attribute__((warn_unused_result));
+
 #endif
+

@@ -239,4 +239,8 @@ int nl_route_list(struct nl_sock *sk, int family, uint32_t table, int oif,
 		  struct nl_route **out, size_t *n, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
+/* The route the kernel would take to dst (RTM_GETROUTE, no dump): oif, gateway, table. */
+int nl_route_get(struct nl_sock *sk, const struct cni_ip *dst, struct nl_route *out,
+		 struct cni_err *err) __attribute__((warn_unused_result));
+
 #endif

@@ -79,6 +79,10 @@ const char *nl_link_label(struct nl_sock *sk, int ifindex, char *buf);
 int nl_attr_get_ip(const struct nlattr *attr, int family, struct cni_ip *out);
 
 /* The stack buffer a request is built in; NL_SEND_SIZE is ample for rtnetlink requests. */
+/* nl_sock_open() for another netlink bus (NETLINK_NETFILTER for ctnetlink). */
+int nl_sock_open_bus(int netns_fd, int bus, struct nl_sock **out, struct cni_err *err)
+	__attribute__((warn_unused_result));
+
 struct nlmsghdr *nl_msg_new(void *buf, uint16_t type, uint16_t flags);
 
 #endif

@@ -219,3 +219,32 @@ int nl_route_list(struct nl_sock *sk, int family, uint32_t table, int oif,
 	*n = l.n;
 	return 0;
 }
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_ERROR;
+	return route_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int nl_route_get(struct nl_sock *sk, const struct cni_ip *dst, struct nl_route *out, struct cni_err *err)
+{
+	char buf[NL_SEND_SIZE], a[CNI_IP_STRLEN];
+	struct nlmsghdr *nlh = nl_msg_new(buf, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct nl_route r = { 0 };
+	int ret;
+
+	if (dst->family != AF_INET && dst->family != AF_INET6)
+		return cni_err_set(err, CNI_ERR_NETLINK, -EINVAL, "route lookup: no address");
+	rtm->rtm_family = (uint8_t)dst->family;
+	rtm->rtm_dst_len = (uint8_t)cni_ip_bits(dst);
+	mnl_attr_put(nlh, RTA_DST, (size_t)cni_ip_bytes(dst), dst->a);
+	ret = nl_talk(sk, nlh, route_get_cb, &r);
+	if (ret < 0)
+		return nl_fail(sk, err, ret, "looking up the route to %s", cni_ip_format(dst, a));
+	*out = r;
+	return 0;
+}

@@ -31,7 +31,7 @@ void nl_sock_close(struct nl_sock *sk)
  * A netlink socket belongs to the netns it was created in, for good: enter
  * the target only for socket(), and come back before anything can fail.
  */
-int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
+int nl_sock_open_bus(int netns_fd, int bus, struct nl_sock **out, struct cni_err *err)
 {
 	struct nl_sock *sk = NULL;
 	int saved = -1, one = 1, ret, e = 0;
@@ -48,7 +48,7 @@ int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
 		if (ret < 0)
 			goto fail;
 	}
-	sk->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	sk->nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (!sk->nl)
 		e = errno;
 	cni_netns_leave(saved);
@@ -71,6 +71,11 @@ int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
 fail:
 	nl_sock_close(sk);
 	return ret;
+}
+
+int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
+{
+	return nl_sock_open_bus(netns_fd, NETLINK_ROUTE, out, err);
 }
 
 struct nlmsghdr *nl_msg_new(void *buf, uint16_t type, uint16_t flags)

@@ -418,51 +418,6 @@ static int del_ours(struct nft_sock *s, const char *chain, const struct cni_pref
 	return ret;
 }
 
-struct ipt_state {
-	uint16_t family;
-	const char *chain;
-};
-
-/*
- * The reference iptables backend (iptables-nft on Debian 12): chain
- * CNI-<hash> in table nat and the POSTROUTING rules that jump to it. The
- * POSTROUTING listing happens only when that chain exists.
- */
-static int del_iptables_once(struct nft_sock *s, void *ctx, struct cni_err *err)
-{
-	const struct ipt_state *st = ctx;
-	const char *fam = nft_family_name(st->family);
-	struct nft_rules post = { 0 };
-	struct nft_batch b;
-	int ret;
-	size_t i;
-
-	ret = nft_chain_get(s, st->family, "nat", st->chain, NULL);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret == 0)
-		ret = nft_dump_rules(s, st->family, "nat", "POSTROUTING", &post);
-	if (ret < 0)
-		return cni_err_set(err, CNI_ERR_NFT, ret, "nftables: looking up chain %s nat %s", fam,
-				   st->chain);
-	nft_batch_init(&b);
-	for (i = 0; !ret && i < post.n; i++)
-		if (nft_rule_jumps_to(post.v[i], st->chain))
-			ret = b_rule_del(&b, st->family, "nat", "POSTROUTING",
-					 nftnl_rule_get_u64(post.v[i], NFTNL_RULE_HANDLE));
-	nft_rules_free(&post);
-	if (!ret)
-		ret = b_rule_del(&b, st->family, "nat", st->chain, 0);
-	if (!ret)
-		ret = b_delchain(&b, st->family, "nat", st->chain);
-	if (!ret)
-		ret = nft_sock_batch(s, &b, NULL, err);
-	else
-		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: building batch");
-	nft_batch_release(&b);
-	return ret;
-}
-
 struct refnft_state {
 	const char *prefix;
 	const struct nft_names *keep;
@@ -516,7 +471,6 @@ int nft_masq_del(const struct nft_masq_id *id, const struct cni_prefix *ips, siz
 	char chain[NFT_MASQ_NAMELEN], ipt[29];
 	/* The reference's comment starts with "H(net)-H(if:cid)", our chain's name after "masq-". */
 	struct refnft_state ref = { chain + NFT_MASQ_PFXLEN, NULL };
-	struct ipt_state ipt4 = { NFPROTO_IPV4, ipt }, ipt6 = { NFPROTO_IPV6, ipt };
 	int ret, r;
 
 	ret = prepare(id, ips, n, chain, err);
@@ -529,9 +483,9 @@ int nft_masq_del(const struct nft_masq_id *id, const struct cni_prefix *ips, siz
 	if (ret < 0)
 		return ret;
 	ret = del_ours(&s, chain, ips, n, err);
-	r = nft_retry(&s, del_iptables_once, &ipt4, err);
+	r = nft_ipt_chain_del(&s, NFPROTO_IPV4, ipt, "POSTROUTING", err);
 	ret = ret ? ret : r;
-	r = nft_retry(&s, del_iptables_once, &ipt6, err);
+	r = nft_ipt_chain_del(&s, NFPROTO_IPV6, ipt, "POSTROUTING", err);
 	ret = ret ? ret : r;
 	r = nft_retry(&s, del_refnft_once, &ref, err);
 	ret = ret ? ret : r;

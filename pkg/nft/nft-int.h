@@ -144,6 +144,7 @@ struct nft_chain_info {
 	uint32_t hooknum;
 	int32_t prio;
 	char type[16];
+	char comment[128];		/* "" if none */
 };
 /* 0 if the chain exists (described in ci, may be NULL), -ENOENT if it or its table does not. */
 int nft_chain_get(struct nft_sock *s, uint16_t family, const char *table, const char *chain,
@@ -202,6 +203,42 @@ typedef int (*nft_attempt_fn)(struct nft_sock *s, void *ctx, struct cni_err *err
 int nft_retry(struct nft_sock *s, nft_attempt_fn attempt, void *ctx, struct cni_err *err)
 	__attribute__((warn_unused_result));
 bool nft_retryable(int ret);
+
+/*
+ * Removes an iptables-nft chain of the reference plugins (family ip or ip6,
+ * table nat) and every rule of parent that jumps to it; parent is listed only
+ * when the chain exists. Nothing there is success.
+ */
+int nft_ipt_chain_del(struct nft_sock *s, uint16_t family, const char *chain, const char *parent,
+		      struct cni_err *err) __attribute__((warn_unused_result));
+
+/* ---- generic expression builders (expr.c) ---- */
+struct nftnl_expr;
+enum nft_cmp_ops;
+
+/* 32-bit register i (0..15) by the name the kernel reports it under. */
+uint32_t nft_reg32(unsigned int i);
+/* Appends e to r; false (and nothing appended) when e is NULL. */
+bool nft_put(struct nftnl_rule *r, struct nftnl_expr *e);
+/* An empty rule of family/table/chain with an optional comment; NULL on ENOMEM. */
+struct nftnl_rule *nft_rule_new(uint16_t family, const char *table, const char *chain,
+				const char *comment);
+struct nftnl_expr *nft_e_meta(uint32_t key, uint32_t dreg);
+struct nftnl_expr *nft_e_meta_set(uint32_t key, uint32_t sreg);
+struct nftnl_expr *nft_e_cmp(uint32_t sreg, enum nft_cmp_ops op, const void *data, uint32_t len);
+struct nftnl_expr *nft_e_payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg);
+/* reg = (reg & mask) ^ xor; xor NULL is zero. */
+struct nftnl_expr *nft_e_bitwise(uint32_t reg, const void *mask, const void *xor, uint32_t len);
+/* A verdict (NF_ACCEPT, NFT_RETURN, ...; NFT_JUMP/NFT_GOTO with chain). */
+struct nftnl_expr *nft_e_verdict(int verdict, const char *chain);
+/* Loads data into dreg. */
+struct nftnl_expr *nft_e_imm(uint32_t dreg, const void *data, uint32_t len);
+/* Verdict map lookup of the key in sreg. */
+struct nftnl_expr *nft_e_vmap(const char *set, uint32_t sreg);
+/* fib daddr type => dreg */
+struct nftnl_expr *nft_e_fib_daddr_type(uint32_t dreg);
+/* dnat (nfproto NFPROTO_IPV4/IPV6) to the address in reg_addr, port in reg_port. */
+struct nftnl_expr *nft_e_dnat(uint32_t nfproto, uint32_t reg_addr, uint32_t reg_port);
 
 /* ---- names and rule builders (rules.c) ---- */
 
@@ -268,5 +305,20 @@ int nft_spoofchk_chain_name(const char *network, const char *ifname, const char 
 struct nftnl_rule *nft_spoofchk_rule_dispatch(void);	/* iifname vmap @ports */
 struct nftnl_rule *nft_spoofchk_rule_mac(const char *chain, const uint8_t mac[6]);
 struct nftnl_rule *nft_spoofchk_rule_drop(const char *chain);
+
+/* ---- hostPort mapping ---- */
+#define NFT_PM_TABLE "cnip_hostport"
+#define NFT_PM_DISPATCH "hostports"
+#define NFT_PM_PREROUTING "prerouting"
+#define NFT_PM_OUTPUT "output"
+#define NFT_PM_HOSTIP4 "hostip4"
+#define NFT_PM_HOSTPORT4 "hostport4"
+#define NFT_PM_HOSTIP6 "hostip6"
+#define NFT_PM_HOSTPORT6 "hostport6"
+/* Base chain masquerading packets with mark bit N: "masq-bit13". */
+#define NFT_PM_MASQ_PFX "masq-bit"
+/* Attachment chains: "pm-" H(network) "-" H(ifname ":" cid). */
+#define NFT_PM_PFX "pm-"
+#define NFT_PM_NAMELEN (3 + NFT_KEYLEN + 1)
 
 #endif

@@ -308,6 +308,17 @@ int nft_dump_rules(struct nft_sock *s, uint16_t family, const char *table, const
 	return ret == -ENOENT ? 0 : ret;
 }
 
+static int chain_comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **out = data;
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_CHAIN_COMMENT && len > 0 && v[len - 1] == '\0')
+		*out = v;
+	return 0;
+}
+
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nft_chain_info *ci = data;
@@ -318,6 +329,14 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_chain_nlmsg_parse(nlh, c) < 0) {
 		nftnl_chain_free(c);
 		return MNL_CB_ERROR;
+	}
+	if (ci && nftnl_chain_is_set(c, NFTNL_CHAIN_USERDATA)) {
+		uint32_t len = 0;
+		const void *ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &len);
+		const char *cm = NULL;
+
+		if (ud && nftnl_udata_parse(ud, len, chain_comment_cb, &cm) >= 0 && cm)
+			snprintf(ci->comment, sizeof(ci->comment), "%s", cm);
 	}
 	if (ci && nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) {
 		ci->base = true;
@@ -605,6 +624,56 @@ out:
 	nft_names_free(&k);
 	nft_names_free(&st);
 	return ret;
+}
+
+/* ---- the reference's iptables-nft chains ---- */
+
+struct ipt_state {
+	uint16_t family;
+	const char *chain, *parent;
+};
+
+static int ipt_del_once(struct nft_sock *s, void *ctx, struct cni_err *err)
+{
+	const struct ipt_state *st = ctx;
+	const char *fam = nft_family_name(st->family);
+	struct nft_rules par = { 0 };
+	struct nft_batch b;
+	int ret;
+	size_t i;
+
+	ret = nft_chain_get(s, st->family, "nat", st->chain, NULL);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == 0)
+		ret = nft_dump_rules(s, st->family, "nat", st->parent, &par);
+	if (ret < 0)
+		return cni_err_set(err, CNI_ERR_NFT, ret, "nftables: looking up chain %s nat %s", fam,
+				   st->chain);
+	nft_batch_init(&b);
+	for (i = 0; !ret && i < par.n; i++)
+		if (nft_rule_jumps_to(par.v[i], st->chain))
+			ret = nft_b_rule_del(&b, st->family, "nat", st->parent,
+					     nftnl_rule_get_u64(par.v[i], NFTNL_RULE_HANDLE));
+	nft_rules_free(&par);
+	if (!ret)
+		ret = nft_b_rule_del(&b, st->family, "nat", st->chain, 0);
+	if (!ret)
+		ret = nft_b_chain(&b, NFT_MSG_DELCHAIN, st->family, "nat", st->chain, NULL, NULL, 0);
+	if (!ret)
+		ret = nft_sock_batch(s, &b, NULL, err);
+	else
+		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: building batch");
+	nft_batch_release(&b);
+	return ret;
+}
+
+int nft_ipt_chain_del(struct nft_sock *s, uint16_t family, const char *chain, const char *parent,
+		      struct cni_err *err)
+{
+	struct ipt_state st = { family, chain, parent };
+
+	return nft_retry(s, ipt_del_once, &st, err);
 }
 
 /* ---- retries ---- */

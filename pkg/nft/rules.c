@@ -72,118 +72,16 @@ int nft_masq_ipt_chain_name(const char *network, const char *cid, char out[29])
 	return hash_join(network, "", cid, out + 4, 24);
 }
 
-static bool put(struct nftnl_rule *r, struct nftnl_expr *e)
-{
-	if (!e)
-		return false;
-	nftnl_rule_add_expr(r, e);
-	return true;
-}
-
-static struct nftnl_expr *e_meta(uint32_t key)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	}
-	return e;
-}
-
-static struct nftnl_expr *e_cmp(enum nft_cmp_ops op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-	}
-	return e;
-}
-
-static struct nftnl_expr *e_payload(uint32_t base, uint32_t offset, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("payload");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	}
-	return e;
-}
-
-static struct nftnl_expr *e_net(uint32_t offset, uint32_t len)
-{
-	return e_payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
-}
-
-static struct nftnl_expr *e_mask(const uint8_t *mask, uint32_t len)
-{
-	static const uint8_t zero[16];
-	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
-	}
-	return e;
-}
-
-static struct nftnl_expr *e_verdict(int verdict)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-	}
-	return e;
-}
-
-static struct nftnl_expr *e_vmap(const char *set)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-		/* The kernel reports flags 0 back; say it so built and dumped rules compare equal. */
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
-	}
-	return e;
-}
-
-static struct nftnl_rule *rule_new(uint16_t family, const char *table, const char *chain,
-				   const char *comment)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nftnl_udata_buf *u;
-
-	if (!r)
-		return NULL;
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	if (!comment)
-		return r;
-	u = nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 16);
-	if (!u || !nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment)) {
-		nftnl_udata_buf_free(u);
-		nftnl_rule_free(r);
-		return NULL;
-	}
-	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-	nftnl_udata_buf_free(u);
-	return r;
-}
+/* The shared builders (expr.c) with everything in register 1, as these rules need. */
+#define put nft_put
+#define rule_new nft_rule_new
+#define e_meta(key) nft_e_meta(key, NFT_REG_1)
+#define e_cmp(op, data, len) nft_e_cmp(NFT_REG_1, op, data, len)
+#define e_payload(base, off, len) nft_e_payload(base, off, len, NFT_REG_1)
+#define e_net(off, len) e_payload(NFT_PAYLOAD_NETWORK_HEADER, off, len)
+#define e_mask(mask, len) nft_e_bitwise(NFT_REG_1, mask, NULL, len)
+#define e_verdict(v) nft_e_verdict(v, NULL)
+#define e_vmap(set) nft_e_vmap(set, NFT_REG_1)
 
 /* Offsets of saddr/daddr in the IPv4 and IPv6 headers. */
 struct fam {

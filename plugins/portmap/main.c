@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * portmap: hostPort mappings for a pod, chained after an interface plugin
+ * whose prevResult names the pod's addresses. ADD: nftables mappings (one
+ * transaction), stale UDP conntrack entries flushed, route_localnet on the
+ * interface that leads to the pod so 127.0.0.1:hostPort works; the
+ * prevResult passes through. DEL finds everything from the attachment's
+ * identity alone, and also removes what the reference portmap made.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "cni/conntrack.h"
+#include "cni/nl.h"
+#include "cni/skel.h"
+#include "cni/sysctl.h"
+#include "portmap.h"
+
+static struct nft_portmap attachment(const struct cni_ctx *ctx, const struct portmap_conf *c)
+{
+	struct nft_portmap pm = {
+		.network = ctx->conf->name,
+		.container_id = ctx->container_id,
+		.ifname = ctx->ifname,
+		.pod4 = c->pod4,
+		.pod6 = c->pod6,
+		.maps = c->maps,
+		.n = c->n,
+		.snat = c->snat,
+		.masq_all = c->masq_all,
+		.mark_bit = c->mark_bit,
+		.cond4 = c->cond4,
+		.cond6 = c->cond6,
+		.ncond4 = c->ncond4,
+		.ncond6 = c->ncond6,
+	};
+
+	return pm;
+}
+
+/*
+ * A UDP "connection" that began before the mapping existed keeps its
+ * untranslated conntrack entry and never reaches the pod; one that began
+ * before DEL keeps going to the pod that is gone. Both entries must go. Best
+ * effort, as in the reference: the mappings themselves are in place.
+ */
+static void flush_udp(int family, uint16_t port, const struct cni_ip *host_ip)
+{
+	struct ct_match m = { family, IPPROTO_UDP, port, NULL };
+	struct cni_err scratch = { 0 };
+
+	if (host_ip && host_ip->family == family && !cni_ip_is_zero(host_ip))
+		m.daddr = host_ip;
+	(void)!ct_delete(&m, NULL, &scratch);
+}
+
+static void flush_mappings(const struct portmap_conf *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->n; i++) {
+		const struct nft_pm_map *m = &c->maps[i];
+
+		for (k = 0; k < 2; k++) {
+			int f = k ? AF_INET6 : AF_INET;
+			const struct cni_prefix *pod = k ? &c->pod6 : &c->pod4;
+
+			if (m->proto == IPPROTO_UDP && pod->ip.family == f &&
+			    (!m->host_ip.family || m->host_ip.family == f))
+				flush_udp(f, m->host_port, &m->host_ip);
+		}
+	}
+}
+
+static void flush_gone(const struct nft_pm_gone *g, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (g[i].proto == IPPROTO_UDP)
+			flush_udp(g[i].family, g[i].port, &g[i].host_ip);
+}
+
+/*
+ * 127.0.0.1 -> 127.0.0.1:hostPort is DNAT'ed in OUTPUT and then routed out
+ * of the interface that leads to the pod; the kernel drops it as a martian
+ * there unless that interface has route_localnet (as the reference sets).
+ */
+static int enable_route_localnet(const struct cni_prefix *pod, struct cni_err *err)
+{
+	char path[96];
+	struct nl_sock *sk = NULL;
+	struct nl_route r;
+	struct nl_link l;
+	int ret;
+
+	ret = nl_sock_open(-1, &sk, err);
+	if (ret < 0)
+		return ret;
+	/* No route to the pod, no interface to set: the reference skips it too. */
+	if (nl_route_get(sk, &pod->ip, &r, NULL) < 0 || r.oif <= 0)
+		goto out;
+	ret = nl_link_get_index(sk, r.oif, &l, err);
+	if (ret < 0)
+		goto out;
+	snprintf(path, sizeof(path), "net/ipv4/conf/%s/route_localnet", l.name);
+	ret = sysctl_write(path, "1", err);
+out:
+	nl_sock_close(sk);
+	return ret;
+}
+
+static int portmap_add(struct cni_ctx *ctx, struct cni_result **out)
+{
+	struct portmap_conf c;
+	struct nft_portmap pm;
+	struct cni_result *r;
+	int ret;
+
+	ret = portmap_conf_parse(ctx->conf, ctx->ifname, &c, &ctx->err);
+	if (ret < 0)
+		return ret;
+	if (!ctx->conf->prev_result) {
+		ret = cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL, "must be called as chained plugin");
+		goto out;
+	}
+	pm = attachment(ctx, &c);
+	if (c.n && (c.pod4.ip.family || c.pod6.ip.family)) {
+		ret = nft_portmap_add(&pm, &ctx->err);
+		if (!ret && c.snat && c.pod4.ip.family)
+			ret = enable_route_localnet(&c.pod4, &ctx->err);
+		if (ret < 0) {
+			struct cni_err scratch = { 0 };
+
+			/* The conflict error leaves the holder's mapping alone: nothing of ours is there. */
+			(void)!nft_portmap_del(&pm, NULL, NULL, &scratch);
+			goto out;
+		}
+		flush_mappings(&c);
+	}
+	r = cni_result_dup(ctx->conf->prev_result);
+	if (!r) {
+		ret = cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "result");
+		goto out;
+	}
+	*out = r;
+out:
+	portmap_conf_clear(&c);
+	return ret;
+}
+
+/* Needs neither the netns nor prevResult nor the mappings: the identity finds everything. */
+static int portmap_del(struct cni_ctx *ctx)
+{
+	struct nft_pm_gone *gone = NULL;
+	struct portmap_conf c;
+	struct nft_portmap pm;
+	size_t n = 0;
+	int ret;
+
+	ret = portmap_conf_parse(ctx->conf, ctx->ifname, &c, &ctx->err);
+	if (ret < 0)
+		return ret;
+	pm = attachment(ctx, &c);
+	ret = nft_portmap_del(&pm, &gone, &n, &ctx->err);
+	flush_gone(gone, n);
+	flush_mappings(&c);
+	free(gone);
+	portmap_conf_clear(&c);
+	return ret;
+}
+
+static int portmap_check(struct cni_ctx *ctx)
+{
+	struct portmap_conf c;
+	struct nft_portmap pm;
+	int ret;
+
+	ret = portmap_conf_parse(ctx->conf, ctx->ifname, &c, &ctx->err);
+	if (ret < 0)
+		return ret;
+	if (!ctx->conf->prev_result)
+		ret = cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL, "Required prevResult missing");
+	pm = attachment(ctx, &c);
+	if (!ret && c.n)
+		ret = nft_portmap_check(&pm, &ctx->err);
+	portmap_conf_clear(&c);
+	return ret;
+}
+
+static int portmap_gc(struct cni_ctx *ctx)
+{
+	struct nft_pm_gone *gone = NULL;
+	struct nft_masq_id *keep = NULL;
+	struct portmap_conf c;
+	size_t i, n = 0;
+	int ret;
+
+	ret = portmap_conf_parse(ctx->conf, "", &c, &ctx->err);
+	if (ret < 0)
+		return ret;
+	portmap_conf_clear(&c);
+	/* Without the list we cannot know what is stale: keep everything. */
+	if (!ctx->conf->has_valid)
+		return 0;
+	keep = calloc(ctx->conf->n_valid + 1, sizeof(*keep));
+	if (!keep)
+		return cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "GC");
+	for (i = 0; i < ctx->conf->n_valid; i++) {
+		keep[i].network = ctx->conf->name;
+		keep[i].container_id = ctx->conf->valid[i].container_id;
+		keep[i].ifname = ctx->conf->valid[i].ifname;
+	}
+	ret = nft_portmap_gc(ctx->conf->name, keep, ctx->conf->n_valid, &gone, &n, &ctx->err);
+	flush_gone(gone, n);
+	free(gone);
+	free(keep);
+	return ret;
+}
+
+static const struct cni_plugin portmap = {
+	.name = "portmap",
+	.about = "CNI portmap plugin (cnip): hostPort mappings in nftables, through libnftnl",
+	.add = portmap_add,
+	.del = portmap_del,
+	.check = portmap_check,
+	.gc = portmap_gc,
+};
+
+int main(void)
+{
+	return cni_skel_main(&portmap);
+}
