@@ -8,6 +8,8 @@ pkgs=(
 	build-essential pkg-config clang
 	libmnl-dev libnftnl-dev libcjson-dev libcmocka-dev
 	iproute2 nftables iptables jq iputils-ping util-linux procps strace bc
+	# portmap tests: servers and clients in pods, conntrack state read back
+	socat conntrack
 	# the reference plugins, only for side-by-side tests and benchmarks
 	containernetworking-plugins
 	${CNIP_EXTRA_PKGS:-}
