@@ -8,7 +8,7 @@ cl() { "$CNIP_TOP/hack/cluster.sh" "$@"; }
 
 cluster_up() {
 	local p
-	for p in bridge ptp host-local loopback; do
+	for p in bridge ptp host-local loopback portmap; do
 		if [ -x "$CNIP_BIN/$p" ]; then note "$p: ours ($CNIP_BIN)"; else note "$p: reference ($REF_BIN), ours not built"; fi
 	done
 	cl up "$1" >"$TMP/up.log" 2>&1 || { cat "$TMP/up.log"; fail "cluster up $1 failed"; }
@@ -29,7 +29,7 @@ cluster_del_twice() {
 			"$CNIP_TOP/hack/cnictl" del "$CLUSTER_STATE/e2en$n.conflist" "/run/netns/$pod" --id "$pod" ||
 			fail "DEL of $pod failed"
 	done
-	[ ! -e "/var/lib/cni/e2en$n/networks/e2ek8s/$ip" ] || fail "lease $ip of $pod still there after DEL"
+	[ -z "$(find "/var/lib/cni/e2en$n" -path "*/e2ek8s/$ip" 2>/dev/null)" ] || fail "lease $ip of $pod still there after DEL"
 	[ ! -e "/var/lib/cni/e2en$n/results/e2ek8s-$pod-eth0" ] || fail "cached result of $pod still there after DEL"
 	[ -z "$(nsenter --net="/run/netns/$pod" ip -j link show eth0 2>/dev/null | jq '.[]?')" ] ||
 		fail "eth0 of $pod still there after DEL"
@@ -38,8 +38,8 @@ cluster_del_twice() {
 
 cluster_down() {
 	cl down >"$TMP/down.log" 2>&1 || { cat "$TMP/down.log"; fail "cluster down failed (DEL error or lease left)"; }
-	[ -z "$(find /var/lib/cni -path '*/networks/*' -name '10.*' 2>/dev/null)" ] ||
-		fail "leases left: $(find /var/lib/cni -path '*/networks/*' -name '10.*')"
+	[ -z "$(find /var/lib/cni -path '*/e2ek8s/10.*' 2>/dev/null)" ] ||
+		fail "leases left: $(find /var/lib/cni -path '*/e2ek8s/10.*')"
 	[ -z "$(find /var/lib/cni -path '*/results/*' -type f 2>/dev/null)" ] ||
 		fail "cached results left: $(find /var/lib/cni -path '*/results/*' -type f)"
 	[ -z "$(ip netns list)" ] || fail "netns left: $(ip netns list)"
