@@ -14,9 +14,9 @@
 #include <netinet/in.h>
 
 #include "cni/conntrack.h"
+#include "cni/knob.h"
 #include "cni/nl.h"
 #include "cni/skel.h"
-#include "cni/sysctl.h"
 #include "portmap.h"
 
 static struct nft_portmap attachment(const struct cni_ctx *ctx, const struct portmap_conf *c)
@@ -88,11 +88,13 @@ static void flush_gone(const struct nft_pm_gone *g, size_t n)
  * 127.0.0.1 -> 127.0.0.1:hostPort is DNAT'ed in OUTPUT and then routed out
  * of the interface that leads to the pod; the kernel drops it as a martian
  * there unless that interface has route_localnet (as the reference sets).
+ * CHECK verifies it.
  */
-static int enable_route_localnet(const struct cni_prefix *pod, struct cni_err *err)
+static int route_localnet(const struct cni_prefix *pod, bool check, struct cni_err *err)
 {
-	char path[96];
+	static const struct knob localnet = { "ipv4/conf/route_localnet", 1, 0 };
 	struct nl_sock *sk = NULL;
+	struct knob_link kl = { 0 };
 	struct nl_route r;
 	struct nl_link l;
 	int ret;
@@ -106,8 +108,11 @@ static int enable_route_localnet(const struct cni_prefix *pod, struct cni_err *e
 	ret = nl_link_get_index(sk, r.oif, &l, err);
 	if (ret < 0)
 		goto out;
-	snprintf(path, sizeof(path), "net/ipv4/conf/%s/route_localnet", l.name);
-	ret = sysctl_write(path, "1", err);
+	kl.sk = sk;
+	kl.netns_fd = -1;
+	kl.ifindex = l.ifindex;
+	kl.ifname = l.name;
+	ret = check ? knob_check(&kl, &localnet, 1, err) : knob_set(&kl, &localnet, 1, err);
 out:
 	nl_sock_close(sk);
 	return ret;
@@ -131,7 +136,7 @@ static int portmap_add(struct cni_ctx *ctx, struct cni_result **out)
 	if (c.n && (c.pod4.ip.family || c.pod6.ip.family)) {
 		ret = nft_portmap_add(&pm, &ctx->err);
 		if (!ret && c.snat && c.pod4.ip.family)
-			ret = enable_route_localnet(&c.pod4, &ctx->err);
+			ret = route_localnet(&c.pod4, false, &ctx->err);
 		if (ret < 0) {
 			struct cni_err scratch = { 0 };
 
@@ -187,6 +192,8 @@ static int portmap_check(struct cni_ctx *ctx)
 	pm = attachment(ctx, &c);
 	if (!ret && c.n)
 		ret = nft_portmap_check(&pm, &ctx->err);
+	if (!ret && c.n && c.snat && c.pod4.ip.family)
+		ret = route_localnet(&c.pod4, true, &ctx->err);
 	portmap_conf_clear(&c);
 	return ret;
 }
