@@ -1017,6 +1017,30 @@ static bool ipt_comment_parse(const char *c, const char *network, char *cid, siz
 	return true;
 }
 
+/* iptables-nft keeps `-m comment` as an xtables match, not as the rule's comment. */
+static void xt_comment(const struct nftnl_rule *r, char *buf, size_t size)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+
+	nft_rule_comment(r, buf, size);
+	while (it && (e = nftnl_expr_iter_next(it))) {
+		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME), *mt;
+		const char *info;
+		uint32_t len = 0;
+
+		if (!name || strcmp(name, "match") || !(mt = nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME)) ||
+		    strcmp(mt, "comment"))
+			continue;
+		info = nftnl_expr_get(e, NFTNL_EXPR_MT_INFO, &len);
+		if (info && len)
+			snprintf(buf, size, "%.*s", (int)strnlen(info, len), info);
+		break;
+	}
+	if (it)
+		nftnl_expr_iter_destroy(it);
+}
+
 static const char *rule_jump_target(const struct nftnl_rule *r, char *buf, size_t size)
 {
 	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
@@ -1058,7 +1082,7 @@ static int gc_iptables(struct nft_sock *s, const char *network, const struct nft
 		for (i = 0; i < top.n; i++) {
 			bool kept = false;
 
-			nft_rule_comment(top.v[i], c, sizeof(c));
+			xt_comment(top.v[i], c, sizeof(c));
 			if (!ipt_comment_parse(c, network, cid, sizeof(cid)) ||
 			    !rule_jump_target(top.v[i], target, sizeof(target)) ||
 			    strncmp(target, "CNI-DN-", 7))
