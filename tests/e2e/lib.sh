@@ -8,14 +8,12 @@
 # a temp dir $W for the clients' storage and state. Cleanup runs on any exit:
 # registered hooks first (stop containers and daemons by PID), then any
 # process still running from $W, then $W itself.
-# Plugins: ours from $CNIP_BIN (bridge, ptp, host-local, loopback) over the
-# reference ones from $REF_BIN (portmap, firewall, tuning, and any of ours
-# not built yet: the test says which it used).
+# Plugins: every one of ours built in $CNIP_BIN over the reference ones from
+# $REF_BIN (for any of ours not built: the test says which it used).
 set -euo pipefail
 export E2E_TOP
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 REF_BIN=${REF_BIN:-/usr/lib/cni}
-OUR_PLUGINS="bridge ptp host-local loopback"
 # The uplink between the node and the outside netns (TEST-NET-2, private to
 # these namespaces).
 NODE_UP_IP=198.51.100.1
@@ -88,10 +86,10 @@ e2e_node() {
 	mkdir -p /opt/cni/bin
 	cp -a "$REF_BIN"/. /opt/cni/bin/
 	E2E_OURS=()
-	for p in $OUR_PLUGINS; do
-		if [ -n "${CNIP_BIN:-}" ] && [ -x "$CNIP_BIN/$p" ]; then
-			cp "$CNIP_BIN/$p" /opt/cni/bin/"$p"
-			E2E_OURS+=("$p")
+	for p in "${CNIP_BIN:-/nonexistent}"/*; do
+		if [ -f "$p" ] && [ -x "$p" ]; then
+			cp "$p" /opt/cni/bin/
+			E2E_OURS+=("$(basename "$p")")
 		fi
 	done
 	note "plugins in /opt/cni/bin: ours: ${E2E_OURS[*]:-none}; the rest from $REF_BIN"
@@ -197,4 +195,7 @@ leftovers() {
 		| select((tojson | contains($p)) or ((.comment // "") | test("[0-9a-f]{12}"))
 			or (tojson | test("\"CNI-(DN-)?[0-9a-f]{16}")))
 		| "rule \(.family) \(.table) \(.chain): \(.expr | tojson | .[0:160])"'
+	nft -j list ruleset | jq -r --arg p "$pfx" '.nftables[] | (.set // .map // empty)
+		| select(.elem and (.elem | tojson | contains($p))) | "element of \(.family) \(.table) \(.name)"'
+	find /run/cni/tuning -type f -printf 'tuning state %f\n' 2>/dev/null || true
 }

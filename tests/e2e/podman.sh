@@ -18,7 +18,7 @@ if [ "${E2E_IN_NODE:-}" != 1 ]; then
 	"$E2E_TOP/hack/deps-e2e.sh" podman || skip "podman could not be installed"
 	command -v podman >/dev/null || skip "no podman"
 fi
-e2e_need_ours bridge ptp host-local
+e2e_need_ours bridge ptp host-local portmap tuning
 e2e_node "$@"
 
 mkdir -p "$W/etc"
@@ -98,6 +98,14 @@ podman_net() {
 		fail "$layout: published port $hport unreachable from outside"
 	[ "$body" = "hello from e2e" ] || fail "$layout: published port answered '$body' to outside"
 	pass "$layout: published port: outside -> $NODE_UP_IP:$hport -> $c1:80"
+	body=$(pm exec "$c2" timeout 5 wget -q -O - "http://$NODE_UP_IP:$hport/") ||
+		fail "$layout: published port $hport unreachable from another container"
+	[ "$body" = "hello from e2e" ] || fail "$layout: published port answered '$body' to $c2"
+	pass "$layout: published port: $c2 -> $NODE_UP_IP:$hport -> $c1:80"
+	body=$(pm exec "$c1" timeout 5 wget -q -O - "http://$NODE_UP_IP:$hport/") ||
+		fail "$layout: published port $hport unreachable by hairpin from $c1 itself"
+	[ "$body" = "hello from e2e" ] || fail "$layout: published port answered '$body' to $c1 (hairpin)"
+	pass "$layout: published port: hairpin $c1 -> $NODE_UP_IP:$hport -> $c1:80"
 
 	pm rm -f -t 0 "$c1" "$c2" >/dev/null
 	left=$(leftovers "$net" "$pfx")
