@@ -69,16 +69,32 @@ int nft_batch_finish(struct nft_batch *b, uint32_t seq0) __attribute__((warn_unu
 int nft_sock_batch(struct nft_sock *s, struct nft_batch *b, size_t *failed, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
-/* Callback for each reply message of a query; return MNL_CB_OK/STOP/ERROR. */
+/* Attempts of a dump the kernel marks interrupted (NLM_F_DUMP_INTR). */
+#define NFT_DUMP_RETRIES 10
+
+/*
+ * mnl_nlmsg_ok() compares (int)nlmsg_len, so a length above INT_MAX passes it
+ * and mnl_nlmsg_next() then never advances: check it unsigned.
+ */
+static inline bool nft_msg_ok(const struct nlmsghdr *nlh, int len)
+{
+	return len >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (unsigned int)len;
+}
+
+/* Callback for each data message of a reply; MNL_CB_OK, anything else fails the query. */
 typedef int (*nft_msg_cb)(const struct nlmsghdr *nlh, void *data);
 /*
  * Sends one GET request (nlh built by the caller, seq/portid filled here) and
- * feeds every reply to cb; follows multipart dumps to NLMSG_DONE. Returns 0 or
- * the kernel's -errno (-ENOENT for a missing object), without touching err:
- * callers decide whether a missing object is an error.
+ * feeds every reply to cb, reading the reply to its end whatever happens. A
+ * dump the kernel marks interrupted is redone, after reset(data) (may be
+ * NULL), up to NFT_DUMP_RETRIES times, then fails with -EAGAIN. Returns 0 or
+ * the kernel's -errno (-ENOENT for a missing object), -EBADMSG for a bad
+ * reply or a failed cb, without touching err: callers decide whether a
+ * missing object is an error.
  */
-int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb, void *data)
-	__attribute__((warn_unused_result));
+int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb,
+		   void (*reset)(void *), void *data) __attribute__((warn_unused_result));
 
 /* ---- objects shared by both modules (objs.c) ---- */
 

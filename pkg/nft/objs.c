@@ -262,6 +262,11 @@ void nft_rules_free(struct nft_rules *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+static void rules_reset(void *data)
+{
+	nft_rules_free(data);
+}
+
 static int rules_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nft_rules *rs = data;
@@ -302,7 +307,7 @@ int nft_dump_rules(struct nft_sock *s, uint16_t family, const char *table, const
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
-	ret = nft_sock_query(s, nlh, rules_cb, out);
+	ret = nft_sock_query(s, nlh, rules_cb, rules_reset, out);
 	if (ret < 0)
 		nft_rules_free(out);
 	return ret == -ENOENT ? 0 : ret;
@@ -365,7 +370,7 @@ int nft_chain_get(struct nft_sock *s, uint16_t family, const char *table, const 
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
-	return nft_sock_query(s, nlh, chain_cb, ci);
+	return nft_sock_query(s, nlh, chain_cb, NULL, ci);
 }
 
 void nft_elems_free(struct nft_elems *es)
@@ -374,6 +379,11 @@ void nft_elems_free(struct nft_elems *es)
 		return;
 	free(es->v);
 	memset(es, 0, sizeof(*es));
+}
+
+static void elems_reset(void *data)
+{
+	nft_elems_free(data);
 }
 
 static int elem_one(struct nftnl_set_elem *e, void *data)
@@ -432,7 +442,7 @@ int nft_get_elems(struct nft_sock *s, const struct nft_map *m, const void *key, 
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, m->family, key ? NLM_F_ACK : NLM_F_DUMP, 0);
 	nftnl_set_elems_nlmsg_build_payload(nlh, set);
 	nftnl_set_free(set);
-	ret = nft_sock_query(s, nlh, elems_cb, out);
+	ret = nft_sock_query(s, nlh, elems_cb, elems_reset, out);
 	if (ret < 0)
 		nft_elems_free(out);
 	return ret == -ENOENT ? 0 : ret;
@@ -554,6 +564,11 @@ struct chain_filter {
 	struct nft_names *out;
 };
 
+static void chains_reset(void *data)
+{
+	nft_names_free(((struct chain_filter *)data)->out);
+}
+
 static int chains_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct chain_filter *f = data;
@@ -607,7 +622,7 @@ int nft_gc_plan(struct nft_sock *s, uint16_t family, const char *table, const ch
 	nft_network_prefix(pfx, network, prefix);
 	/* The kernel does not filter a chain dump by table: GC is the one place we list chains. */
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_DUMP, 0);
-	ret = nft_sock_query(s, nlh, chains_cb, &f);
+	ret = nft_sock_query(s, nlh, chains_cb, chains_reset, &f);
 	if (ret < 0 && ret != -ENOENT) {
 		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: listing chains of %s %s",
 			    nft_family_name(family), table);

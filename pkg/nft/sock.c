@@ -36,7 +36,8 @@ int nft_sock_open(struct nft_sock *s, struct cni_err *err)
 		mnl_socket_close(nl);
 		return ret;
 	}
-	/* Best effort: older kernels just give no message text. */
+	/* Best effort: older kernels just echo whole requests and give no message text. */
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	s->nl = nl;
 	s->portid = mnl_socket_get_portid(nl);
@@ -162,18 +163,25 @@ int nft_batch_finish(struct nft_batch *b, uint32_t seq0)
 	return 0;
 }
 
-/* The kernel's NLMSGERR_ATTR_MSG, if the error carries one. */
+/*
+ * The kernel's NLMSGERR_ATTR_MSG, if the error carries one. Its TLVs follow
+ * the echoed request, padded to NLMSG_ALIGN, or only its header when CAPPED;
+ * an echo shorter than a header is malformed, not a reason to read elsewhere.
+ */
 static const char *extack_msg(const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t len = mnl_nlmsg_get_payload_len(nlh), off = sizeof(*e);
 	const struct nlattr *attr;
-	size_t off = sizeof(*e);
 
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || len < sizeof(*e))
 		return NULL;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(e->msg);
-	if (MNL_NLMSG_HDRLEN + off > nlh->nlmsg_len)
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < sizeof(e->msg))
+			return NULL;
+		off = sizeof(e->error) + NLMSG_ALIGN((size_t)e->msg.nlmsg_len);
+	}
+	if (off >= len)
 		return NULL;
 	mnl_attr_for_each(attr, nlh, off) {
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
@@ -299,38 +307,93 @@ out:
 	return ret;
 }
 
-int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb, void *data)
+/*
+ * One request, read to its end: the ACK or error of a GET, the DONE (or
+ * error) of a dump. A callback that failed, or a dump marked interrupted,
+ * does not stop the reading, so the next request on this socket never meets
+ * the rest of this reply.
+ */
+static int query_once(struct nft_sock *s, struct nlmsghdr *nlh, char *rbuf, nft_msg_cb cb,
+		      void *data)
 {
-	char *rbuf;
 	uint32_t seq = ++s->seq;
-	int ret;
+	bool done = false, intr = false;
+	int ret = 0;
 
 	nlh->nlmsg_seq = seq;
 	nlh->nlmsg_pid = 0;
-	rbuf = malloc(NFT_RECV_BUF);
-	if (!rbuf)
-		return -ENOMEM;
-	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	for (;;) {
+	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
+		return errno ? -errno : -EIO;
+	while (!done) {
 		ssize_t n = mnl_socket_recvfrom(s->nl, rbuf, NFT_RECV_BUF);
+		const struct nlmsghdr *m;
+		int len, e;
 
 		if (n < 0) {
-			ret = -errno;
-			goto out;
+			if (errno == EINTR)
+				continue;
+			return errno == ENOSPC ? -EMSGSIZE : errno ? -errno : -EIO;
 		}
-		ret = mnl_cb_run(rbuf, (size_t)n, seq, s->portid, cb, data);
-		if (ret < 0) {
-			ret = errno ? -errno : -EPROTO;
-			goto out;
+		len = (int)n;
+		for (m = (const struct nlmsghdr *)rbuf; !done && nft_msg_ok(m, len);
+		     m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_seq != seq || (m->nlmsg_pid && m->nlmsg_pid != s->portid))
+				continue;	/* left over from an earlier request */
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr = true;
+			switch (m->nlmsg_type) {
+			case NLMSG_NOOP:
+				break;
+			case NLMSG_ERROR:
+				e = -EBADMSG;
+				if (mnl_nlmsg_get_payload_len(m) >= sizeof(struct nlmsgerr))
+					e = ((const struct nlmsgerr *)mnl_nlmsg_get_payload(m))->error;
+				if (!ret)
+					ret = e > 0 || e < -4095 ? -EBADMSG : e;
+				done = true;
+				break;
+			case NLMSG_DONE:
+				e = 0;
+				if (mnl_nlmsg_get_payload_len(m) >= sizeof(e))
+					memcpy(&e, mnl_nlmsg_get_payload(m), sizeof(e));
+				if (!ret)
+					ret = e > 0 || e < -4095 ? -EBADMSG : e;
+				done = true;
+				break;
+			case NLMSG_OVERRUN:
+				if (!ret)
+					ret = -EBADMSG;
+				done = true;
+				break;
+			default:
+				if (!ret && cb && cb(m, data) != MNL_CB_OK)
+					ret = -EBADMSG;
+				break;
+			}
 		}
-		if (ret == MNL_CB_STOP)
-			break;
+		/* Bytes that are no message: we cannot tell where the reply ends. */
+		if (!done && len != 0)
+			return -EBADMSG;
 	}
-	ret = 0;
-out:
+	return !ret && intr ? -EINTR : ret;
+}
+
+int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb,
+		   void (*reset)(void *), void *data)
+{
+	char *rbuf = malloc(NFT_RECV_BUF);
+	int i, ret = -EINTR;
+
+	if (!rbuf)
+		return -ENOMEM;
+	for (i = 0; i < NFT_DUMP_RETRIES && ret == -EINTR; i++) {
+		if (i && reset)
+			reset(data);
+		ret = query_once(s, nlh, rbuf, cb, data);
+	}
 	free(rbuf);
-	return ret;
+	/* Still interrupted: the ruleset changes faster than we can read it. */
+	return ret == -EINTR ? -EAGAIN : ret;
 }

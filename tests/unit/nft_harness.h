@@ -41,6 +41,13 @@ static struct {
 	int fail_errno;
 	int fail_batches;		/* refuse only in this many batches; 0: all */
 	const char *extack;
+	/* Builds the error reply of the refused message instead of fk_error(). */
+	void (*err_hook)(const struct nlmsghdr *req, int error);
+	int intr_dumps;			/* mark this many dumps interrupted (NLM_F_DUMP_INTR) */
+	/* Replies stay queued until read, and a dump asked for while an earlier
+	 * reply is unread gets EBUSY, as netlink_dump_start() answers while the
+	 * socket's previous dump still runs. Otherwise each request clears the queue. */
+	bool kernel_queue;
 	int send_errno;			/* sendto itself fails */
 	const char *chains[MAXCHAINS];	/* chains GETCHAIN finds (any table) */
 	const char *dump[MAXCHAINS][2];	/* chains a GETCHAIN dump lists: table, name */
@@ -90,13 +97,13 @@ static void fk_error(const struct nlmsghdr *req, int error, const char *msg)
 	fk_push(nlh);
 }
 
-static void fk_done(const struct nlmsghdr *req)
+static void fk_done(const struct nlmsghdr *req, uint16_t flags)
 {
 	char buf[64] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = NLMSG_DONE;
-	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_flags = NLM_F_MULTI | flags;
 	nlh->nlmsg_seq = req->nlmsg_seq;
 	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
 	fk_push(nlh);
@@ -150,8 +157,17 @@ static void fk_query(const struct nlmsghdr *nlh)
 	int type = nlh->nlmsg_type & 0xff;
 	char name[64];
 	size_t i;
+	uint16_t intr = 0;
 
 	fk.queries++;
+	if (fk.kernel_queue && fk.qoff < fk.qlen && (nlh->nlmsg_flags & NLM_F_DUMP)) {
+		fk_error(nlh, -EBUSY, NULL);
+		return;
+	}
+	if ((nlh->nlmsg_flags & NLM_F_DUMP) && fk.intr_dumps > 0) {
+		fk.intr_dumps--;
+		intr = NLM_F_DUMP_INTR;
+	}
 	if (type == NFT_MSG_GETCHAIN && !(nlh->nlmsg_flags & NLM_F_DUMP)) {
 		bool found = false;
 
@@ -165,7 +181,7 @@ static void fk_query(const struct nlmsghdr *nlh)
 		for (i = 0; i < MAXCHAINS && fk.dump[i][0]; i++) {
 			char buf[1024];
 			struct nlmsghdr *r = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE,
-								   NLM_F_MULTI, nlh->nlmsg_seq);
+								   NLM_F_MULTI | intr, nlh->nlmsg_seq);
 			struct nftnl_chain *c = nftnl_chain_alloc();
 
 			nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, fk.dump[i][0]);
@@ -178,7 +194,7 @@ static void fk_query(const struct nlmsghdr *nlh)
 	if (type == NFT_MSG_GETSETELEM && (nlh->nlmsg_flags & NLM_F_DUMP))
 		fk.elem_dumps++;
 	if (nlh->nlmsg_flags & NLM_F_DUMP)
-		fk_done(nlh);
+		fk_done(nlh, intr);
 	else
 		fk_error(nlh, -ENOENT, NULL);
 }
@@ -193,7 +209,8 @@ ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, s
 	bool refuse;
 	uint32_t seq = 0;
 
-	fk.qlen = fk.qoff = 0;
+	if (!fk.kernel_queue || fk.qoff >= fk.qlen)
+		fk.qlen = fk.qoff = 0;
 	if (fk.send_errno) {
 		errno = fk.send_errno;
 		return -1;
@@ -225,10 +242,14 @@ ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, s
 		msg_name(nlh, type, fk.names[fk.ntypes]);
 		fk.flags[fk.ntypes] = nlh->nlmsg_flags;
 		fk.types[fk.ntypes++] = (uint16_t)type;
-		if (refuse && type == fk.fail_type && seen++ == fk.fail_nth)
-			fk_error(nlh, -fk.fail_errno, fk.extack);
-		else if (!fk.lose_acks)
+		if (refuse && type == fk.fail_type && seen++ == fk.fail_nth) {
+			if (fk.err_hook)
+				fk.err_hook(nlh, -fk.fail_errno);
+			else
+				fk_error(nlh, -fk.fail_errno, fk.extack);
+		} else if (!fk.lose_acks) {
 			fk_error(nlh, 0, NULL);
+		}
 	}
 	assert_int_equal(left, 0);
 	return (ssize_t)len;
