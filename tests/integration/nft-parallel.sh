@@ -10,7 +10,7 @@ source "$CNIP_TOP/tests/lib.sh"
 
 command -v nft >/dev/null || skip "nft not installed"
 nft list ruleset >/dev/null 2>&1 || skip "no nf_tables"
-N=${NFA_PODS:-40}
+N=${NFA_PODS:-24}
 W=16
 export C
 C=$(jq -nc '{cniVersion:"1.0.0",name:"nfanet",type:"bridge",bridge:"nfabr0",isGateway:true,
