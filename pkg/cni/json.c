@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -186,6 +187,170 @@ static size_t skip_ws(const char *s, size_t len)
 	return i;
 }
 
+/*
+ * cJSON hands back C strings, so a string holding U+0000 (escaped or a raw
+ * byte) would silently mean its prefix ("br\u0000x" creating "br"). Go's
+ * decoder keeps the NUL and the reference refuses such names; we refuse the
+ * whole document, naming the member, by scanning the text cJSON accepted.
+ * The same scan holds strings to what JSON allows and Go checks: no raw
+ * control characters, valid UTF-8 (Go would quietly replace bad bytes).
+ */
+#define SCAN_DEPTH 1024	/* above cJSON's nesting limit (1000) */
+
+struct scan_frame {
+	bool object;
+	const char *key;	/* raw text of the current member's key */
+	size_t key_len;
+	size_t index;		/* current element of an array */
+};
+
+/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	size_t n, i;
+	unsigned int cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* No overlong forms, no surrogates, nothing above U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* "ipam.ranges[0][0].subnet" for the innermost member; keys shown raw. */
+static void scan_path(const struct scan_frame *st, size_t depth, char *buf, size_t size)
+{
+	size_t i, n = 0;
+	int w;
+
+	buf[0] = '\0';
+	for (i = 0; i < depth && n < size; i++) {
+		if (st[i].object && st[i].key)
+			w = snprintf(buf + n, size - n, "%s%.*s", n ? "." : "",
+				     (int)(st[i].key_len > 64 ? 64 : st[i].key_len), st[i].key);
+		else if (st[i].object)
+			break;
+		else
+			w = snprintf(buf + n, size - n, "[%zu]", st[i].index);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (!buf[0])
+		snprintf(buf, size, "(top level)");
+}
+
+static int scan_error(const struct scan_frame *st, size_t depth, bool in_key, const char *what,
+		      size_t off, struct cni_err *err)
+{
+	char path[256];
+
+	scan_path(st, depth, path, sizeof(path));
+	if (in_key)
+		return cni_err_set(err, CNI_ERR_DECODE, 0,
+				   "invalid JSON: a key in \"%s\" holds %s (offset %zu)",
+				   path, what, off);
+	return cni_err_set(err, CNI_ERR_DECODE, 0, "invalid JSON: \"%s\" holds %s (offset %zu)",
+			   path, what, off);
+}
+
+/* Checks the string starting after its opening quote at *pos; leaves *pos after the closing one. */
+static int scan_string(const char *text, size_t len, size_t *pos, const struct scan_frame *st,
+		       size_t depth, bool in_key, struct cni_err *err)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = *pos, n;
+
+	while (i < len && s[i] != '"') {
+		if (s[i] == '\\') {
+			/* cJSON validated the escapes; only \u0000 matters here. */
+			if (i + 5 < len && s[i + 1] == 'u' && !memcmp(text + i + 2, "0000", 4))
+				return scan_error(st, depth, in_key, "U+0000 (\\u0000)", i, err);
+			i += 2;
+			continue;
+		}
+		if (s[i] < 0x20)
+			return scan_error(st, depth, in_key,
+					  s[i] ? "a raw control character" : "a NUL byte", i, err);
+		if (s[i] >= 0x80) {
+			n = utf8_seq(s + i, len - i);
+			if (!n)
+				return scan_error(st, depth, in_key, "invalid UTF-8", i, err);
+			i += n;
+			continue;
+		}
+		i++;
+	}
+	*pos = i + 1;
+	return 0;
+}
+
+static int scan_strings(const char *text, size_t len, struct cni_err *err)
+{
+	struct scan_frame *st = calloc(SCAN_DEPTH, sizeof(*st));
+	size_t depth = 0, i = 0, start;
+	int ret = 0;
+
+	if (!st)
+		return cni_err_set(err, CNI_ERR_IO, -ENOMEM, "reading JSON");
+	while (i < len && ret == 0) {
+		switch (text[i]) {
+		case '{':
+		case '[':
+			if (depth == SCAN_DEPTH) {
+				ret = cni_err_set(err, CNI_ERR_DECODE, 0, "invalid JSON: nested too deep");
+				break;
+			}
+			st[depth++] = (struct scan_frame){ .object = text[i] == '{' };
+			i++;
+			break;
+		case '}':
+		case ']':
+			if (depth)
+				depth--;
+			i++;
+			break;
+		case ',':
+			if (depth && !st[depth - 1].object)
+				st[depth - 1].index++;
+			else if (depth)
+				st[depth - 1].key = NULL;
+			i++;
+			break;
+		case '"':
+			start = ++i;
+			/* A string directly inside an object with no current key is a key. */
+			if (depth && st[depth - 1].object && !st[depth - 1].key) {
+				ret = scan_string(text, len, &i, st, depth, true, err);
+				st[depth - 1].key = text + start;
+				st[depth - 1].key_len = i - start - 1;
+			} else {
+				ret = scan_string(text, len, &i, st, depth, false, err);
+			}
+			break;
+		default:
+			i++;
+		}
+	}
+	free(st);
+	return ret;
+}
+
 int cni_json_parse(const char *text, size_t len, struct cni_json **out, struct cni_err *err)
 {
 	const char *end = NULL;
@@ -203,6 +368,10 @@ int cni_json_parse(const char *text, size_t len, struct cni_json **out, struct c
 		cJSON_Delete(root);
 		return cni_err_set(err, CNI_ERR_DECODE, 0,
 				   "invalid JSON: trailing data at offset %zu", (size_t)(end - text));
+	}
+	if (scan_strings(text, len, err) < 0) {
+		cJSON_Delete(root);
+		return -EINVAL;
 	}
 	*out = (struct cni_json *)root;
 	return 0;

@@ -167,6 +167,64 @@ static void test_names(void **state)
 	assert_false(cni_valid_name(""));
 }
 
+/* Fails with code 6 and a message holding want. */
+static void refuse(const char *s, size_t len, const char *want)
+{
+	struct cni_conf *c = NULL;
+	struct cni_err err = { 0 };
+
+	assert_int_not_equal(cni_conf_parse(s, len, &c, &err), 0);
+	assert_null(c);
+	if (err.code != CNI_ERR_DECODE || !strstr(err.msg, want))
+		fail_msg("%s: got %d \"%s\", want code 6 naming \"%s\"", s, err.code, err.msg, want);
+}
+
+#define REFUSE(lit, want) refuse(lit, sizeof(lit) - 1, want)
+#define BASE "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"bridge\","
+
+/* A NUL cannot reach a C string: every string holding one is refused, naming it. */
+static void test_nul_refused(void **state)
+{
+	struct cni_conf *c;
+
+	REFUSE(BASE "\"bridge\":\"br\\u0000x\"}", "\"bridge\" holds U+0000");
+	REFUSE("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"host-local\\u0000x\"}",
+	       "\"type\" holds U+0000");
+	REFUSE("{\"cniVersion\":\"1.0.0\",\"name\":\"b\\u0000n\",\"type\":\"bridge\"}", "\"name\"");
+	REFUSE(BASE "\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.91.0.0/24\\u0000junk\"}}",
+	       "\"ipam.subnet\" holds U+0000");
+	REFUSE(BASE "\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"/tmp/x\\u0000/../..\"}}",
+	       "\"ipam.dataDir\"");
+	REFUSE(BASE "\"ipam\":{\"ranges\":[[{\"subnet\":\"10.0.0.0/24\"}],[{\"subnet\":\"a\\u0000\"}]]}}",
+	       "\"ipam.ranges[1][0].subnet\"");
+	REFUSE(BASE "\"prevResult\":{\"ips\":[{\"address\":\"10.0.0.2/24\\u0000\"}]}}",
+	       "\"prevResult.ips[0].address\"");
+	REFUSE(BASE "\"args\":{\"cni\":{\"ips\":[\"10.0.0.2\",\"10.0.0.3\\u0000\"]}}}",
+	       "\"args.cni.ips[1]\"");
+	REFUSE(BASE "\"runtimeConfig\":{\"mac\":\"aa:bb:cc:dd:ee:ff\\u0000\"}}",
+	       "\"runtimeConfig.mac\"");
+	/* In a key, too; upper-case hex is the same escape. */
+	REFUSE(BASE "\"ipam\":{\"sub\\u0000net\":\"x\"}}", "a key in \"ipam\"");
+	REFUSE(BASE "\"x\":\"\\U0000\"}", "invalid JSON");
+	REFUSE(BASE "\"bridge\":\"a\\u0000\"}", "U+0000");
+	/* A raw NUL byte, raw control characters and invalid UTF-8. */
+	REFUSE(BASE "\"bridge\":\"br\0x\"}", "\"bridge\" holds a NUL byte");
+	REFUSE(BASE "\"bridge\":\"br\tx\"}", "\"bridge\" holds a raw control character");
+	REFUSE(BASE "\"bridge\":\"br\xffx\"}", "\"bridge\" holds invalid UTF-8");
+	REFUSE(BASE "\"bridge\":\"\xc0\xae\"}", "invalid UTF-8");		/* overlong '.' */
+	REFUSE(BASE "\"bridge\":\"\xed\xa0\x80\"}", "invalid UTF-8");	/* surrogate */
+	REFUSE(BASE "\"bridge\":\"\xf4\x90\x80\x80\"}", "invalid UTF-8");	/* > U+10FFFF */
+	REFUSE(BASE "\"bridge\":\"\xe2\x82\"}", "invalid UTF-8");		/* truncated */
+
+	/* What looks like it but is not: an escaped backslash before "u0000". */
+	c = parse_ok(BASE "\"bridge\":\"a\\\\u0000\",\"x\":[\"\\\\\\\\u0000\"]}");
+	assert_string_equal(cni_json_string(cni_json_get(c->root, "bridge")), "a\\u0000");
+	cni_conf_free(c);
+	c = parse_ok(BASE "\"bridge\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7 \\u00e9\\ud83d\\udc27\"}");
+	cni_conf_free(c);
+	REFUSE(BASE "\"y\":\"\\\\\\u0000\"}", "\"y\" holds U+0000");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_prev_result_any_version),
 		cmocka_unit_test(test_gc_attachments),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_nul_refused),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

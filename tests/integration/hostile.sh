@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Hostile-input catalog: every row of tests/fixtures/hostile/catalog.tsv runs one
+# plugin with one bad input (JSON, environment, filesystem, kernel state) and
+# must fail with the row's CNI code and a message naming the problem, while
+# nothing changes: links, addresses, routes (node and pods), the nftables
+# ruleset and every file under the data directories are compared before and
+# after. Live pods (bridge and ptp) are attached first, so nothing may be lost.
+#
+# Row format (tab-separated, '#' comments, '-' for an empty column):
+#   id  plugin  verb  code  msg-regex  setup  env  conf  top  ipam
+# conf is a base config (@bridge @ptp @hl @lo) whose text gets `top` appended
+# as top-level members and `ipam` appended inside its ipam object, or `raw`
+# (top is the whole document), or `gen` (top names a function that writes the
+# document to $CONF). In conf text, \xHH is a raw byte (a NUL byte, bad UTF-8).
+# env is a space-separated VAR=VALUE list (printf %b escapes; VAR= sets it
+# empty, -VAR unsets it). setup names a function below, run before the "before"
+# snapshot; a function undo_<setup>, when defined, runs after the row.
+# Adding a plugin: a base config in base_conf() and its rows in the catalog.
+. "$CNIP_TOP/tests/lib.sh"
+
+CATALOG=${HOSTILE_CATALOG:-$CNIP_TOP/tests/fixtures/hostile/catalog.tsv}
+ONLY=${HOSTILE_ONLY:-}
+DATA=/var/lib/cni/hdn
+CONF=$TMP/conf
+POD=hdn-pod
+LIVE=hdn-live
+
+base_conf() {
+	local ipam="{\"type\":\"host-local\",\"dataDir\":\"$DATA\",\"ranges\":[[{\"subnet\":\"10.91.0.0/24\"}]]$2}"
+	case $1 in
+	@bridge) printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"bridge","bridge":"hdnbr0","isGateway":true,"ipMasq":true,"macspoofchk":true%s,"ipam":%s}' "$3" "$ipam" ;;
+	@ptp) ipam="{\"type\":\"host-local\",\"dataDir\":\"$DATA\",\"ranges\":[[{\"subnet\":\"10.92.0.0/24\"}]]$2}"
+		printf '{"cniVersion":"1.1.0","name":"hdnptp","type":"ptp","ipMasq":true%s,"ipam":%s}' "$3" "$ipam" ;;
+	@hl) printf '{"cniVersion":"1.1.0","name":"hdnhl","type":"host-local"%s,"ipam":%s}' "$3" "$ipam" ;;
+	@lo) printf '{"cniVersion":"1.1.0","name":"hdnlo","type":"loopback"%s}' "$3" ;;
+	*) fail "unknown base config $1" ;;
+	esac
+}
+
+# Everything a failed call must leave as it was. Counters and timers that the
+# kernel changes on its own are dropped.
+snapshot() {
+	local ns
+	{
+		for ns in "" "$POD" "$LIVE"; do
+			printf 'link show\naddr show\nroute show table all\n' | ip ${ns:+-n "$ns"} -j -d -batch -
+			ip ${ns:+-n "$ns"} -6 -j route show table all
+		done
+		nft -j list ruleset
+		echo
+	} | sed -E 's/"([a-z_]*_timer|valid_life_time|preferred_life_time|expires|operstate)":("[^"]*"|[0-9.]+),?//g' >"$1" 2>&1
+	{
+		find /var/lib/cni /run/cni -printf '%p %y %m %l\n' | sort
+		find /var/lib/cni /run/cni -type f -exec md5sum {} + | sort
+	} >>"$1" 2>&1
+}
+
+# A readable diff of two snapshots (one JSON document or file line per line).
+snapdiff() {
+	diff -u <(while read -r l; do jq -S . <<<"$l" 2>/dev/null || echo "$l"; done <"$1") \
+		<(while read -r l; do jq -S . <<<"$l" 2>/dev/null || echo "$l"; done <"$2") | head -60
+}
+
+# ---- setup functions (named in the catalog) ----
+# Each makes one hostile condition; undo_<name> restores it.
+big_conf() {	# 17 MiB: more than a plugin reads from stdin
+	{ printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"bridge","x":"'; head -c $((17 << 20)) /dev/zero | tr '\0' a; printf '"}'; } >"$CONF"
+}
+deep_conf() {	# 2000 nested arrays: beyond any sane depth
+	{ printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"bridge","x":'; printf '[%.0s' $(seq 2000); printf ']%.0s' $(seq 2000); printf '}'; } >"$CONF"
+}
+long_name_conf() {
+	printf '{"cniVersion":"1.1.0","name":"%s","type":"bridge","bridge":"hdnbr0","ipam":{}}' "$(head -c 5000 /dev/zero | tr '\0' n)" >"$CONF"
+}
+br_is_veth() { ip link add hdnbrx type veth peer name hdnbrxp; }
+undo_br_is_veth() { ip link del hdnbrx; }
+ifname_taken() { ip -n "$POD" link add eth0 type veth peer name hdnpeer; }
+undo_ifname_taken() { ip -n "$POD" link del eth0; }
+lease_is_dir() { mkdir -p "$DATA/hdnhl"; mkdir "$DATA/hdnhl/10.91.0.2"; }
+undo_lease_is_dir() { rmdir "$DATA/hdnhl/10.91.0.2"; }
+
+# ---- the run ----
+# One row: fails with the code and message, and the snapshot is unchanged.
+run_row() {
+	local id=$1 plugin=$2 verb=$3 code=$4 re=$5 setup=$6 env=$7 conf=$8 top=$9 ipam=${10}
+	local -a envs=(CNI_COMMAND="$verb" CNI_CONTAINERID=hdn-c1 CNI_NETNS=/run/netns/$POD
+		CNI_IFNAME=eth0 CNI_PATH="$CNIP_BIN" CNI_ARGS=)
+	local -a unset=()
+	local kv out rc
+
+	[ "$top" != - ] || top=
+	[ "$ipam" != - ] || ipam=
+	[ "$setup" = - ] || "$setup"
+	case $conf in
+	raw) printf '%s' "$top" | perl -pe 's/(?<!\\)\\x([0-9a-fA-F]{2})/chr hex $1/ge' >"$CONF" ;;
+	gen) "$top" ;;
+	*) base_conf "$conf" "${ipam:+,$ipam}" "${top:+,$top}" |
+		perl -pe 's/(?<!\\)\\x([0-9a-fA-F]{2})/chr hex $1/ge' >"$CONF" ;;
+	esac
+	if [ "$env" != - ]; then
+		for kv in $env; do
+			if [[ $kv == -* ]]; then unset+=(-u "${kv#-}"); else envs+=("$(printf '%b' "$kv")"); fi
+		done
+	fi
+	# The previous row's "after" is this row's "before" unless a setup changed things.
+	if [ "$setup" = - ] && [ -e "$TMP/after" ]; then mv "$TMP/after" "$TMP/before"; else snapshot "$TMP/before"; fi
+	set +e
+	out=$(env "${unset[@]}" "${envs[@]}" "$CNIP_BIN/$plugin" <"$CONF" 2>"$TMP/stderr")
+	rc=$?
+	set -e
+	snapshot "$TMP/after"
+	if declare -F "undo_$setup" >/dev/null; then "undo_$setup"; rm "$TMP/after"; fi
+	if [ "$rc" -ne 1 ] || ! jq -e --argjson c "$code" --arg re "$re" \
+		'.code == $c and (.msg | test($re; "i")) and (.cniVersion | type == "string")' <<<"$out" >/dev/null 2>&1; then
+		echo "FAIL $id: $plugin $verb exited $rc, want code $code and /$re/: ${out:0:400} $(head -c 400 "$TMP/stderr")"
+		return 1
+	fi
+	if ! cmp -s "$TMP/before" "$TMP/after"; then
+		echo "FAIL $id: state changed"
+		snapdiff "$TMP/before" "$TMP/after"
+		return 1
+	fi
+	return 0
+}
+
+ip netns add "$POD"
+ip netns add "$LIVE"
+mkdir -p "$DATA"
+note "live pods that no row may disturb"
+CID=hdn-live NETNS=/run/netns/$LIVE cni_ok bridge ADD "$(base_conf @bridge "" "")"
+live_br=$OUT
+CID=hdn-live NETNS=/run/netns/$LIVE IFNAME=eth1 cni_ok ptp ADD "$(base_conf @ptp "" "")"
+live_ptp=$OUT
+CID=hdn-live NETNS=/run/netns/$LIVE cni_ok host-local ADD "$(base_conf @hl "" "")"
+# Let DAD and carrier settle so the snapshots compare only what rows do.
+sleep 2
+
+rows=0 failed=0
+while IFS=$'\t' read -r id plugin verb code re setup env conf top ipam; do
+	[ -n "$id" ] && [[ $id != \#* ]] || continue
+	[ -z "$ONLY" ] || [[ $id == $ONLY ]] || continue
+	rows=$((rows + 1))
+	run_row "$id" "$plugin" "$verb" "$code" "$re" "$setup" "$env" "$conf" "$top" "${ipam:--}" || failed=$((failed + 1))
+done <"$CATALOG"
+
+note "the live pods still work"
+CID=hdn-live NETNS=/run/netns/$LIVE cni_ok bridge CHECK "$(base_conf @bridge "" ",\"prevResult\":$live_br")"
+CID=hdn-live NETNS=/run/netns/$LIVE IFNAME=eth1 cni_ok ptp CHECK "$(base_conf @ptp "" ",\"prevResult\":$live_ptp")"
+ip netns exec "$LIVE" ping -c1 -W2 10.91.0.1 >/dev/null || fail "the live bridge pod lost its gateway"
+ip netns exec "$LIVE" ping -c1 -W2 10.92.0.1 >/dev/null || fail "the live ptp pod lost its gateway"
+echo "hostile: $rows rows, $failed failed"
+[ "$rows" -gt 0 ] || fail "no rows ran"
+[ "$failed" -eq 0 ] || fail "$failed of $rows hostile inputs were not refused cleanly"
