@@ -41,6 +41,7 @@ struct podnet_veth_req {
 	unsigned int mtu;		/* 0: kernel default */
 	const uint8_t *pod_mac;		/* NULL: random */
 	const uint8_t *host_mac;	/* NULL: random */
+	const char *container_id;	/* CNI_CONTAINERID, for messages */
 };
 
 struct podnet_veth {
@@ -54,11 +55,13 @@ struct podnet_veth {
 
 /*
  * Creates the veth pair in one request, the pod end straight in the pod netns
- * under req->pod_ifname. A veth already named req->host_name on the host is a
- * leftover of a crashed ADD of the same attachment and is deleted first (with
- * its peer). The host end gets accept_ra=0 (the node owns its routes).
- * Fails with CNI_ERR_EXISTS (-EEXIST) when the pod already has
- * pod_ifname, or when host_name is taken by a link that is not a veth.
+ * under req->pod_ifname. A veth already named req->host_name whose peer is in
+ * the node's netns is a leftover and is deleted first (with its peer). The
+ * host end gets accept_ra=0 (the node owns its routes).
+ * Fails with CNI_ERR_EXISTS (-EEXIST) when the pod already has pod_ifname,
+ * when host_name is a veth whose peer lives in another netns (the same
+ * attachment is live there), or when host_name is taken by a link that is not
+ * a veth.
  * host and pod are sockets in the node and pod netns.
  */
 int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct podnet_veth_req *req,

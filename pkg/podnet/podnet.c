@@ -122,9 +122,20 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 				   "host interface name %s is taken by a %s link that is not ours",
 				   req->host_name, l.kind[0] ? l.kind : "kindless");
 	/*
-	 * Our own name, and the pod lacks the interface: the host end of an
-	 * attachment whose pod side is elsewhere (a leaked netns, an ADD that
-	 * died half-way). Its peer goes with it.
+	 * Our own name, and this pod lacks the interface. A veth dies with its
+	 * peer's netns, so a peer in another netns means the attachment is live
+	 * there: the same container ID and ifname from a second netns. Deleting
+	 * it would cut that pod off while IPAM hands its lease to this one.
+	 */
+	if (ret == 0 && l.link_netnsid >= 0)
+		return cni_err_set(err, CNI_ERR_EXISTS, -EEXIST,
+				   "attachment %s/%s is live in another network namespace (host veth %s, "
+				   "peer netns id %d): DEL it first",
+				   req->container_id ? req->container_id : "?", req->pod_ifname,
+				   req->host_name, l.link_netnsid);
+	/*
+	 * A peer in the node's own netns is nobody's pod: a leftover under our
+	 * name, replaced (its peer goes with it).
 	 */
 	if (ret == 0) {
 		ret = nl_link_del(host, l.ifindex, err);

@@ -188,7 +188,8 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 	if (ret < 0)
 		goto fail;
 	ret = podnet_veth_create(s.node, s.pod, &(struct podnet_veth_req){
-		.host_name = s.host_name, .pod_ifname = ctx->ifname, .pod_netns_fd = ctx->netns_fd,
+		.host_name = s.host_name, .pod_ifname = ctx->ifname, .container_id = ctx->container_id,
+		.pod_netns_fd = ctx->netns_fd,
 		.mtu = s.c.mtu, .pod_mac = s.c.has_mac ? s.c.mac : NULL }, &v, &ctx->err);
 	if (ret < 0)
 		goto fail;

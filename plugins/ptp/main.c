@@ -90,6 +90,7 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 	podnet_veth_name(ctx->conf->name, ctx->container_id, ctx->ifname, host_name);
 	req.host_name = host_name;
 	req.pod_ifname = ctx->ifname;
+	req.container_id = ctx->container_id;
 	req.pod_netns_fd = ctx->netns_fd;
 	req.mtu = c.mtu;
 	req.host_mac = c.proxy_arp ? ptp_proxy_mac : NULL;

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # ptp's verbs beyond the happy path: results in every version, rollback of a
 # failed ADD (IPAM, veth, masquerade), DEL with the netns gone or CNI_NETNS
-# empty (masquerade from prevResult), deterministic host veth names (a stale
-# leftover is replaced; DEL finds the host end without the netns), STATUS,
+# empty (masquerade from prevResult), deterministic host veth names (the same
+# attachment live in another netns is refused; DEL finds the host end without the netns), STATUS,
 # GC, and interop with the reference ptp (ADD by one, DEL by the other).
 . "$(dirname "$0")/../lib.sh"
 
@@ -123,20 +123,26 @@ assert_eq "$(masq_chains)" 0 "masquerade"
 assert_eq "$(leases)" 0 "leases"
 stop_pod "$LIVE_PID"
 
-note "a stale host veth of the same attachment (crashed ADD) is replaced"
+note "the same attachment from another netns is refused while the first netns lives, then takes over"
 live_pod ptt-old
 CID=ptt-same
 cni_ok ptp ADD "$(conf 1.1.0 proxy)"
 umount /run/netns/ptt-old
 old_pid=$LIVE_PID
 NETNS=$(mkpod ptt-new)
-cni_ok ptp ADD "$(conf 1.1.0 proxy)"
+cni_err ptp ADD "$(conf 1.1.0 proxy)" 104
+assert_eq "$(nsenter --net=/proc/$old_pid/ns/net ip -j link show type veth | jq length)" 1 "old pod kept its eth0"
+stop_pod "$old_pid"
+for i in $(seq 100); do
+	cni_run ptp ADD "$(conf 1.1.0 proxy)"
+	[ "$RC" -ne 0 ] || break
+	sleep 0.1
+done
+[ "$RC" -eq 0 ] || fail "ADD after the old netns went away: $OUT"
 res=$OUT
 assert_eq "$(veths)" "$(hostveth ptt-same)" "one host veth"
-assert_eq "$(nsenter --net=/proc/$old_pid/ns/net ip -j link show type veth | jq length)" 0 "old pod kept its eth0"
 cni_ok ptp CHECK "$(with_prev "$(conf 1.1.0 proxy)" "$res")"
 cni_ok ptp DEL "$(with_prev "$(conf 1.1.0 proxy)" "$res")"
-stop_pod "$old_pid"
 ip netns del ptt-new
 
 note "STATUS forwards to IPAM; CHECK/STATUS/GC need their versions"
