@@ -111,8 +111,19 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) hack/demo.sh
 
-bench: all
-	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) hack/bench.sh
+# The benchmark's own programs (tests/bench/): the runner, the floor, a trivial program.
+BENCH_TOOLS := $(addprefix $(BUILD)/bench/,runner floor trivial trivial-static)
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 $(WARN) $(CFLAGS) -o $@ $< \
+		$(if $(filter floor,$*),-static)
+$(BUILD)/bench/trivial-static: tests/bench/trivial.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) $(CFLAGS) -static -o $@ $<
+
+# BENCH_PODS=100 for a quick run; the other knobs are in hack/bench.sh.
+bench: all $(BENCH_TOOLS)
+	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) BENCH_TOOLS=$(abspath $(BUILD)/bench) hack/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
