@@ -89,7 +89,8 @@ struct series {
 
 static struct {
 	const char *ours, *ref, *tools, *phases;
-	int pods, bucket, reps, conc_pods, leases;
+	int pods, bucket, reps, conc_pods, leases, settle;
+	double busy;
 	bool portmap;
 	int net_ids, subnet_next;
 	int failures_shown;
@@ -786,11 +787,52 @@ static void header(void)
 	printf("- ours: %s (%s); reference: %s (%s); floor: %s/floor (static C, raw netlink)\n", B.ours,
 	       env_str("BENCH_OURS_VERSION", "?"), B.ref, env_str("BENCH_REF_VERSION", "?"), B.tools);
 	printf("- parameters: BENCH_PODS=%d BENCH_BUCKET=%d BENCH_REPS=%d BENCH_CONC_PODS=%d BENCH_LEASES=%d "
-	       "BENCH_PHASES=%s\n",
-	       B.pods, B.bucket, B.reps, B.conc_pods, B.leases, B.phases);
+	       "BENCH_SETTLE=%d BENCH_PHASES=%s\n",
+	       B.pods, B.bucket, B.reps, B.conc_pods, B.leases, B.settle, B.phases);
 	printf("- times are wall medians from spawn to reap unless a row says otherwise; CPU is user+system "
 	       "of the plugin and the IPAM plugin it runs; RSS is the larger peak of the two\n");
 	fflush(stdout);
+}
+
+/*
+ * Waits (at most BENCH_SETTLE seconds) for the machine to go idle: the kernel
+ * tears netns down in the background once their last reference goes, and that
+ * work belongs to no phase's figures. Idle: under 10% of all CPUs busy for
+ * half a second, as /proc/stat counts them. A machine that never goes idle
+ * gets a warning in the output, and no more waiting.
+ */
+static void settle(void)
+{
+	unsigned long long v[8], busy, total, prev_busy = 0, prev_total = 0;
+	double t0 = now_ms(), frac = 1;
+
+	while (B.settle > 0) {
+		FILE *f = fopen("/proc/stat", "r");
+		int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+				   &v[4], &v[5], &v[6], &v[7]) : 0;
+
+		if (f)
+			fclose(f);
+		if (n != 8)
+			return;
+		busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+		total = busy + v[3] + v[4];
+		if (prev_total && total > prev_total) {
+			frac = (double)(busy - prev_busy) / (double)(total - prev_total);
+			if (frac < 0.10)
+				return;
+		}
+		if (now_ms() - t0 > B.settle * 1e3) {
+			/* A machine busy with other work stays busy: wait no more, warn at the end. */
+			fprintf(stderr, "bench: the machine is %.0f%% busy with other work\n", frac * 100);
+			B.busy = frac * 100;
+			B.settle = 0;
+			return;
+		}
+		prev_busy = busy;
+		prev_total = total;
+		nanosleep(&(struct timespec){ 0, 500000000 }, NULL);
+	}
 }
 
 static void lane_order(int i, int order[NLANES])
@@ -808,6 +850,7 @@ static void startup(void)
 	struct inv v;
 	struct sample s;
 
+	settle();
 	table("Start-up: VERSION",
 	      "`CNI_COMMAND=VERSION`, median of BENCH_REPS; the floor column is a trivial dynamically "
 	      "linked C program that writes a line and exits (tests/bench/trivial.c).");
@@ -825,8 +868,12 @@ static void startup(void)
 		}
 		for (int i = 0; i < B.reps; i++)
 			for (int l = 0; l <= NLANES; l++) {
-				char *dir = xstrdup(path[l]), *slash = strrchr(dir, '/');
+				char *dir, *slash;
 
+				if (access(path[l], X_OK))
+					continue;
+				dir = xstrdup(path[l]);
+				slash = strrchr(dir, '/');
 				*slash = '\0';
 				inv_cni(&v, dir, slash + 1, "VERSION", "bch", "/run/netns/none", conf);
 				free(dir);
@@ -926,6 +973,7 @@ static void latency(void)
 		if (defs[d]->portmap && !B.portmap)
 			continue;
 		fprintf(stderr, "bench: one pod, %s\n", defs[d]->label);
+		settle();
 		net_init(&n, defs[d], true);
 		for (int l = 0; l < NLANES; l++) {
 			series_reset(&add[l]);
@@ -1004,6 +1052,7 @@ static void scale_one(const struct netdef *d)
 	char title[160], label[96];
 	struct net n;
 
+	settle();
 	net_init(&n, d, true);
 	for (int i = 0; i < B.pods; i++) {
 		if (i % 100 == 0)
@@ -1072,18 +1121,20 @@ static void scale_one(const struct netdef *d)
 		snprintf(label, sizeof(label), "DEL, pods %d-%d", from + 1, to);
 		row(label, v, MS);
 	}
-	for (int l = 0; l < NLANES; l++) {
-		first[l] = n.lane[l] ? pct(&add[l], 0, B.bucket < B.pods ? B.bucket : B.pods, 0.5) : -1;
-		last[l] = n.lane[l] ? pct(&add[l], (nb - 1) * B.bucket, B.pods, 0.5) : -1;
-	}
-	printf("\nErrors: ours %d, reference %d, floor %d.", errors[OURS], errors[REF], errors[FLOOR]);
-	if (n.lane[FLOOR] && nb > 1)
-		printf(" ADD above the floor, first bucket → last: ours %.2f → %.2f ms (%.2f×), "
-		       "reference %.2f → %.2f ms (%.2f×).",
-		       first[OURS] - first[FLOOR], last[OURS] - last[FLOOR],
+	printf("\nErrors: ours %d, reference %d, floor %d.\n", errors[OURS], errors[REF], errors[FLOOR]);
+	for (int c = 0; c < 2 && n.lane[FLOOR] && nb > 1; c++) {
+		const struct series *x = c ? cpu : add;
+
+		for (int l = 0; l < NLANES; l++) {
+			first[l] = pct(&x[l], 0, B.bucket, 0.5);
+			last[l] = pct(&x[l], (nb - 1) * B.bucket, B.pods, 0.5);
+		}
+		printf("%s ADD above the floor, pods 1-%d → %d-%d: ours %.2f → %.2f ms (%.2f×), "
+		       "reference %.2f → %.2f ms (%.2f×).\n", c ? "CPU of one" : "Wall of one", B.bucket,
+		       (nb - 1) * B.bucket + 1, B.pods, first[OURS] - first[FLOOR], last[OURS] - last[FLOOR],
 		       (last[OURS] - last[FLOOR]) / (first[OURS] - first[FLOOR]), first[REF] - first[FLOOR],
 		       last[REF] - last[FLOOR], (last[REF] - last[FLOOR]) / (first[REF] - first[FLOOR]));
-	printf("\n");
+	}
 	fflush(stdout);
 	net_fini(&n);
 	for (int l = 0; l < NLANES; l++) {
@@ -1105,7 +1156,7 @@ static void scale(void)
 }
 
 /* BENCH_CONC_PODS ADDs of one lane, par at a time; total wall, per-ADD latencies, errors. */
-static void conc_lane(struct net *n, struct pod *pods, int lane, int par, double *total,
+static void conc_lane(struct net *n, struct pod *pods, int lane, int par, bool add, double *total,
 		      struct series *lat, int *errors)
 {
 	struct job *jobs = xcalloc(par, sizeof(*jobs));
@@ -1119,13 +1170,18 @@ static void conc_lane(struct net *n, struct pod *pods, int lane, int par, double
 
 			if (jobs[k].id)
 				continue;
+			char *conf = NULL;
+
 			if (lane == FLOOR)
-				inv_floor(&v, n, &pods[next], next, true);
-			else
-				inv_cni(&v, lane_dir(lane), n->d->type, "ADD", pods[next].cid[lane],
-					pods[next].ns[lane], n->conf[lane]);
+				inv_floor(&v, n, &pods[next], next, add);
+			else {
+				conf = add ? xstrdup(n->conf[lane]) : with_prev(n->conf[lane], pods[next].res[lane]);
+				inv_cni(&v, lane_dir(lane), n->d->type, add ? "ADD" : "DEL", pods[next].cid[lane],
+					pods[next].ns[lane], conf);
+			}
 			jobs[k].pod = next++;
 			job_start(&jobs[k], &v);
+			free(conf);
 			running++;
 		}
 		struct sample s;
@@ -1137,8 +1193,9 @@ static void conc_lane(struct net *n, struct pod *pods, int lane, int par, double
 		if (k == par)
 			die("the zygote answered for an unknown job");
 		jobs[k].s = s;
-		snprintf(what, sizeof(what), "%s ADD pod %d, %d parallel", lane_name[lane], jobs[k].pod, par);
-		job_collect(&jobs[k], what, lane == FLOOR ? NULL : &pods[jobs[k].pod].res[lane]);
+		snprintf(what, sizeof(what), "%s %s pod %d, %d parallel", lane_name[lane], add ? "ADD" : "DEL",
+			 jobs[k].pod, par);
+		job_collect(&jobs[k], what, lane == FLOOR || !add ? NULL : &pods[jobs[k].pod].res[lane]);
 		series_add(lat, s.wall);
 		*errors += !s.ok;
 		jobs[k].id = 0;
@@ -1160,15 +1217,17 @@ static void concurrency(void)
 	net_init(&n, &NET_BRM, true);
 	snprintf(title, sizeof(title), "Concurrency: %d pods ADDed, bridge ipMasq", B.conc_pods);
 	table(title, "All pods of one lane at a time with N invocations running at once (each pod's netns "
-		     "made beforehand, the DELs after, neither timed); total wall time, p95 of one ADD, "
-		     "errors.");
+		     "made beforehand, the DELs after with as many at once, neither timed); total wall "
+		     "time, p95 of one ADD, errors.");
 	for (unsigned p = 0; p < sizeof(pars) / sizeof(pars[0]); p++) {
 		int order[NLANES];
 
 		fprintf(stderr, "bench: concurrency %d\n", pars[p]);
+		settle();
 		lane_order((int)p, order);
 		for (int k = 0; k < NLANES; k++) {
 			int l = order[k], errors = 0;
+			double t;
 
 			for (int i = 0; i < B.conc_pods; i++) {
 				pod_init(&pods[i], &n, i);
@@ -1176,11 +1235,11 @@ static void concurrency(void)
 					netns_add(pods[i].ns[l]);
 			}
 			series_reset(&lat);
-			conc_lane(&n, pods, l, pars[p], &total[l], &lat, &errors);
+			conc_lane(&n, pods, l, pars[p], true, &total[l], &lat, &errors);
 			p95[l] = pct(&lat, 0, lat.n, 0.95);
 			errs[l] = errors;
+			conc_lane(&n, pods, l, pars[p], false, &t, &lat, &errors);
 			for (int i = 0; i < B.conc_pods; i++) {
-				pod_cmd(&n, &pods[i], l, i, false);
 				netns_del(pods[i].ns[l]);
 				pod_free(&pods[i]);
 			}
@@ -1198,7 +1257,8 @@ static void concurrency(void)
 	free(pods);
 }
 
-/* Leases as the reference writes them: the container ID, CRLF, the interface name. */
+/* Leases as the reference writes them (the container ID, CRLF, the interface name), from the
+ * start of the range on, so that the next free address lies behind all of them. */
 static void leases_fill(const char *name, int octet, int count)
 {
 	char path[PATH_MAX], body[64];
@@ -1209,8 +1269,8 @@ static void leases_fill(const char *name, int octet, int count)
 	for (int i = 0; i < count; i++) {
 		int fd, len = snprintf(body, sizeof(body), "bchlease%d\r\neth0", i);
 
-		snprintf(path, sizeof(path), "/var/lib/cni/networks/%s/10.%d.%d.%d", name, octet, i / 250 + 1,
-			 i % 250 + 1);
+		snprintf(path, sizeof(path), "/var/lib/cni/networks/%s/10.%d.%d.%d", name, octet, (i + 1) / 256,
+			 (i + 1) % 256);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0 || write(fd, body, len) != len)
 			die("writing %s: %s", path, strerror(errno));
@@ -1233,6 +1293,7 @@ static void leases(void)
 		struct net n;
 
 		fprintf(stderr, "bench: host-local, %d leases\n", counts[c]);
+		settle();
 		net_init(&n, &NET_BR, false);
 		for (int l = 0; l < NLANES; l++) {
 			series_reset(&a[l]);
@@ -1279,8 +1340,9 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: runner   (inside a throwaway node; hack/bench.sh sets it up)\n"
 		"environment: CNIP_BIN (ours), REF_BIN (reference, /usr/lib/cni), BENCH_TOOLS (floor,\n"
-		"  trivial, trivial-static), BENCH_PODS (1000), BENCH_BUCKET (100), BENCH_REPS (30),\n"
-		"  BENCH_CONC_PODS (100), BENCH_LEASES (10000),\n"
+		"  trivial, trivial-static), BENCH_PODS (1000), BENCH_BUCKET (100), BENCH_REPS (30;\n"
+		"  10 below 1000 pods), BENCH_CONC_PODS (100; 25 below 1000 pods), BENCH_LEASES (10000),\n"
+		"  BENCH_SETTLE (seconds to wait at most for an idle machine between phases, 60),\n"
 		"  BENCH_PHASES (all, or a list of startup,sizes,latency,leases,concurrency,scale)\n");
 	exit(2);
 }
@@ -1288,6 +1350,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX];
+	double load[3] = { 0 };
 
 	if (argc > 1)
 		usage();
@@ -1298,9 +1361,11 @@ int main(int argc, char **argv)
 	B.phases = env_str("BENCH_PHASES", "all");
 	B.pods = env_int("BENCH_PODS", 1000);
 	B.bucket = env_int("BENCH_BUCKET", 100);
-	B.reps = env_int("BENCH_REPS", 30);
-	B.conc_pods = env_int("BENCH_CONC_PODS", 100);
+	/* A quick run (fewer pods) is quick in every phase. */
+	B.reps = env_int("BENCH_REPS", B.pods >= 1000 ? 30 : 10);
+	B.conc_pods = env_int("BENCH_CONC_PODS", B.pods >= 1000 ? 100 : 25);
 	B.leases = env_int("BENCH_LEASES", 10000);
+	B.settle = env_int("BENCH_SETTLE", 60);
 	B.subnet_next = 100;
 	if (!B.ours || !B.tools || B.pods < 1 || B.bucket < 1 || B.reps < 1 || B.conc_pods < 1 || B.leases < 0)
 		usage();
@@ -1319,5 +1384,10 @@ int main(int argc, char **argv)
 		concurrency();
 	if (phase("scale"))
 		scale();
+	getloadavg(load, 3);
+	printf("\nLoad average at the end: %.2f %.2f %.2f.\n", load[0], load[1], load[2]);
+	if (B.busy > 0)
+		printf("\n**The machine was %.0f%% busy with other work between phases: these figures are not "
+		       "reliable.**\n", B.busy);
 	return 0;
 }
