@@ -8,7 +8,8 @@
 # $BENCH_OUT (build/bench/results.md); progress to stderr.
 # Environment: CNIP_BIN, REF_BIN, BENCH_TOOLS, and the runner's BENCH_* knobs
 # (BENCH_PODS=1000 BENCH_BUCKET=100 BENCH_REPS=30 BENCH_CONC_PODS=100
-# BENCH_LEASES=10000 BENCH_PHASES=all); `make bench BENCH_PODS=100` is a quick run.
+# BENCH_LEASES=10000 BENCH_SETTLE=60 BENCH_PHASES=all; `runner -h` says more);
+# `make bench BENCH_PODS=100` is a quick run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${CNIP_BIN:=$top/build/bin}" "${REF_BIN:=/usr/lib/cni}" "${BENCH_TOOLS:=$top/build/bench}"
