@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cni/knob.h"
 #include "cni/podnet.h"
@@ -31,14 +32,25 @@ static int rp_filter_set(struct nl_sock *sk, const struct br_conf *c, int ifinde
 
 static int br_create(struct nl_sock *sk, const struct br_conf *c, struct nl_link *out, struct cni_err *err)
 {
+	uint8_t mac[NL_MAC_LEN];
 	struct nl_bridge b = {
 		.name = c->bridge,
 		.mtu = c->mtu,
 		.vlan_filtering = c->vlan || c->n_trunk,
+		.mac = mac,
 	};
 	struct cni_err scratch = { 0 };
 	int ret;
 
+	/*
+	 * The MAC goes in the request that creates the bridge: a bridge whose
+	 * address was set never follows its lowest port, so every concurrent
+	 * ADD sees, and reports, the MAC the bridge keeps. Random and locally
+	 * administered, as the kernel would pick it.
+	 */
+	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
+		return cni_err_set(err, CNI_ERR_IO, -errno, "choosing a MAC for bridge %s", c->bridge);
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 	ret = nl_link_add_bridge(sk, &b, NULL, &scratch);
 	/* A parallel ADD made it first: adopt theirs. */
 	if (ret < 0 && ret != -EEXIST)
