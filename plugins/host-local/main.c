@@ -230,7 +230,12 @@ static int hl_del(struct cni_ctx *ctx)
 	struct hl_conf *c = NULL;
 	int ret;
 
-	ret = load(ctx, false, &c);
+	/*
+	 * The config is checked as ADD checks it, as the reference does (podman's
+	 * tests expect ADD's message on teardown), except CNI_ARGS IP=, which
+	 * only ADD uses: a malformed one must not leak the lease.
+	 */
+	ret = hl_conf_load(ctx->conf, NULL, true, &c, &ctx->err);
 	if (ret < 0)
 		goto out;
 	ret = open_store(ctx, c, false, &s);
