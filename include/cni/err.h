@@ -22,6 +22,7 @@ enum cni_code {
 	CNI_ERR_EXHAUSTED = 103,	/* no free address in the range */
 	CNI_ERR_EXISTS = 104,		/* the interface already exists */
 	CNI_ERR_CHECK = 105,		/* CHECK found state that differs */
+	CNI_ERR_DAD = 106,		/* IPv6 DAD failed or did not finish (enabledad) */
 	CNI_ERR_INTERNAL = 999,		/* what the reference uses for everything else */
 };
 
@@ -43,7 +44,7 @@ struct cni_err {
 /*
  * Records code and message ("msg: strerror(-neg_errno)" when neg_errno < 0,
  * except for codes whose message explains itself: version, unsupported
- * field, decode, config, exhausted, exists, check) unless an error is
+ * field, decode, config, exhausted, exists, check, dad) unless an error is
  * already set. Returns neg_errno, or -EINVAL when it is 0,
  * so callers can write `return cni_err_set(err, ...)`. err may be NULL.
  */

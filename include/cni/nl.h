@@ -222,10 +222,28 @@ int nl_addr_list(struct nl_sock *sk, int ifindex, int family, struct nl_addr **o
 		 struct cni_err *err)
 	__attribute__((warn_unused_result));
 
+/*
+ * Waits, without sleeping, until no IPv6 address of ifindex (link-local
+ * included) is tentative any more. DAD failed for one: CNI_ERR_DAD,
+ * -EADDRINUSE, the address named. Still tentative at the deadline:
+ * CNI_ERR_DAD, -ETIMEDOUT, unless the link is not operationally up (it does
+ * no DAD then; success, as upstream's SettleAddresses decides).
+ */
+int nl_addr_wait_dad(struct nl_sock *sk, int ifindex, int timeout_ms, struct cni_err *err)
+	__attribute__((warn_unused_result));
+
 /* Routes */
 
 /* Adds the route; -EEXIST if it is there already. */
 int nl_route_add(struct nl_sock *sk, const struct nl_route *r, struct cni_err *err)
+	__attribute__((warn_unused_result));
+/*
+ * Adds the route beside those with the same destination, table and metric
+ * (no NLM_F_EXCL, as upstream's RouteAddEcmp): IPv6 merges gateway routes
+ * into one multipath route, IPv4 keeps them as alternatives, the newest
+ * first. -EEXIST only when the very same route is there.
+ */
+int nl_route_merge(struct nl_sock *sk, const struct nl_route *r, struct cni_err *err)
 	__attribute__((warn_unused_result));
 /* Adds the route or replaces the one with the same destination, table and metric. */
 int nl_route_replace(struct nl_sock *sk, const struct nl_route *r, struct cni_err *err)
@@ -234,7 +252,8 @@ int nl_route_replace(struct nl_sock *sk, const struct nl_route *r, struct cni_er
 int nl_route_del(struct nl_sock *sk, const struct nl_route *r, struct cni_err *err)
 	__attribute__((warn_unused_result));
 /* Lists the routes (any type, cached clones skipped) of family (AF_UNSPEC: both) in
- * table (0: main, NL_TABLE_ANY: all) through oif (0: any) into a malloc'ed array (free()). */
+ * table (0: main, NL_TABLE_ANY: all) through oif (0: any) into a malloc'ed array (free()).
+ * A multipath route is listed once per next hop, each with its gw and oif. */
 int nl_route_list(struct nl_sock *sk, int family, uint32_t table, int oif,
 		  struct nl_route **out, size_t *n, struct cni_err *err)
 	__attribute__((warn_unused_result));

@@ -21,6 +21,7 @@ static bool self_explaining(int code)
 	case CNI_ERR_EXHAUSTED:
 	case CNI_ERR_EXISTS:
 	case CNI_ERR_CHECK:
+	case CNI_ERR_DAD:
 		return true;
 	default:
 		return false;

@@ -144,3 +144,74 @@ int nl_addr_list(struct nl_sock *sk, int ifindex, int family, struct nl_addr **o
 	*n = l.n;
 	return 0;
 }
+
+/* 1 when no IPv6 address of ifindex is tentative, 0 while one is, -EADDRINUSE with *bad when DAD failed. */
+static int dad_state(struct nl_sock *sk, int ifindex, struct cni_prefix *bad, struct cni_err *err)
+{
+	struct nl_addr *a = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	ret = nl_addr_list(sk, ifindex, AF_INET6, &a, &n, err);
+	if (ret < 0)
+		return ret;
+	ret = 1;
+	for (i = 0; i < n; i++) {
+		if (a[i].flags & IFA_F_DADFAILED) {
+			*bad = a[i].prefix;
+			ret = -EADDRINUSE;
+			break;
+		}
+		if (a[i].flags & IFA_F_TENTATIVE)
+			ret = 0;
+	}
+	free(a);
+	return ret;
+}
+
+/*
+ * Address events are subscribed to before the first look, so the end of DAD
+ * cannot slip between a look and the wait; any event (or lost events) means
+ * look again, which costs one small dump of one link's addresses.
+ */
+int nl_addr_wait_dad(struct nl_sock *sk, int ifindex, int timeout_ms, struct cni_err *err)
+{
+	int64_t deadline = nl_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	char label[NL_LABEL_LEN], pfx[CNI_PREFIX_STRLEN];
+	struct cni_prefix bad = { 0 };
+	struct nl_sock *ev = NULL;
+	struct nl_link l;
+	int ret, n;
+
+	ret = nl_events_open(sk, RTNLGRP_IPV6_IFADDR, &ev, err);
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		ret = dad_state(sk, ifindex, &bad, err);
+		if (ret != 0)
+			break;
+		n = nl_events_recv(ev, deadline);
+		if (n == -ETIMEDOUT) {
+			/* A link that is not up does no DAD yet: settled for now, as upstream decides. */
+			ret = nl_link_get_index(sk, ifindex, &l, err);
+			if (ret == 0 && l.operstate != NL_OPER_UP)
+				ret = 1;
+			else if (ret == 0)
+				ret = cni_err_set(err, CNI_ERR_DAD, -ETIMEDOUT,
+						  "IPv6 duplicate address detection on %s did not finish within %d ms",
+						  nl_link_label(sk, ifindex, label), timeout_ms);
+			break;
+		}
+		if (n < 0 && n != -ENOBUFS) {
+			ret = nl_fail(sk, err, n, "waiting for IPv6 duplicate address detection on %s",
+				      nl_link_label(sk, ifindex, label));
+			break;
+		}
+	}
+	nl_sock_close(ev);
+	if (ret == -EADDRINUSE)
+		return cni_err_set(err, CNI_ERR_DAD, ret,
+				   "IPv6 duplicate address detection failed for %s on %s: another node on the link uses it",
+				   cni_prefix_format(&bad, pfx), nl_link_label(sk, ifindex, label));
+	return ret < 0 ? ret : 0;
+}

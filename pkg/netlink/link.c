@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <net/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <linux/sockios.h>
 #include <linux/veth.h>
 
 #include "nl-internal.h"
@@ -419,14 +415,6 @@ int nl_bridge_port_set_isolated(struct nl_sock *sk, int ifindex, bool on, struct
 			   on ? "isolating port" : "un-isolating port");
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Devices without carrier reporting stay UNKNOWN; they count as up once running. */
 static bool link_is_up(const struct nl_link *l)
 {
@@ -478,66 +466,35 @@ static int wait_query(struct nl_sock *ev, int ifindex, unsigned int *seq)
 }
 
 /*
- * A second socket in the same netns subscribes to link events before asking
- * for the current state, so the answer and every later change land in one
- * queue that poll() watches until the deadline.
+ * Link events are subscribed to before asking for the current state, so the
+ * answer and every later change land in one queue, watched until the deadline.
  */
 int nl_link_wait_up(struct nl_sock *sk, int ifindex, int timeout_ms, struct cni_err *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = nl_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct nl_sock *ev = NULL;
 	char label[NL_LABEL_LEN];
-	int nsfd, grp = RTNLGRP_LINK, ret;
 	unsigned int seq = 0;
+	int ret;
 
 	sk->ext_msg[0] = '\0';
-	nsfd = ioctl(mnl_socket_get_fd(sk->nl), SIOCGSKNS);
-	if (nsfd < 0)
-		return cni_err_set(err, CNI_ERR_NETLINK, -errno, "finding the netns of a netlink socket");
-	ret = nl_sock_open(nsfd, &ev, err);
-	close(nsfd);
+	ret = nl_events_open(sk, RTNLGRP_LINK, &ev, err);
 	if (ret < 0)
 		return ret;
-	if (mnl_socket_setsockopt(ev->nl, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
-		ret = -errno;
-		goto out;
-	}
 	ret = wait_query(ev, ifindex, &seq);
 	while (ret == 0) {
-		int64_t left = deadline - now_ms();
-		struct pollfd pfd = { .fd = mnl_socket_get_fd(ev->nl), .events = POLLIN };
-		ssize_t n;
+		int n = nl_events_recv(ev, deadline);
 
-		if (left < 0)
-			left = 0;
-		ret = poll(&pfd, 1, (int)left);
-		if (ret < 0 && errno == EINTR) {
-			ret = 0;
-			continue;
-		}
-		if (ret < 0) {
-			ret = -errno;
-			break;
-		}
-		if (ret == 0) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		n = mnl_socket_recvfrom(ev->nl, ev->buf, NL_RECV_SIZE);
-		if (n < 0 && errno == ENOBUFS) {
+		if (n == -ENOBUFS)
 			/* Events were dropped: the state we track may be stale, ask again. */
 			ret = wait_query(ev, ifindex, &seq);
-			continue;
-		}
-		if (n < 0 && errno != EINTR) {
-			ret = -errno;
-			break;
-		}
-		ret = n > 0 ? wait_check(ev, seq, ifindex, (int)n) : 0;
+		else if (n < 0)
+			ret = n;
+		else
+			ret = wait_check(ev, seq, ifindex, n);
 	}
 	if (ret == 1)
 		ret = 0;
-out:
 	nl_sock_close(ev);
 	if (ret < 0)
 		return nl_fail(sk, err, ret, "waiting for %s to come up", nl_link_label(sk, ifindex, label));

@@ -5,6 +5,7 @@
 /* Shared by the files of pkg/netlink only: the request/dump engine and attribute helpers. */
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <libmnl/libmnl.h>
 
 #include "cni/nl.h"
@@ -77,6 +78,23 @@ const char *nl_link_label(struct nl_sock *sk, int ifindex, char *buf);
 
 /* Helpers for the ip <-> attribute glue. */
 int nl_attr_get_ip(const struct nlattr *attr, int family, struct cni_ip *out);
+
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+int64_t nl_now_ms(void);
+
+/*
+ * Opens a second socket in the netns of sk, subscribed to the rtnetlink
+ * multicast group (RTNLGRP_*): subscribe first, then read the state through
+ * sk, and no change after that read can be missed.
+ */
+int nl_events_open(struct nl_sock *sk, unsigned int group, struct nl_sock **out, struct cni_err *err);
+
+/*
+ * Waits without sleeping for the next batch of events on ev until deadline
+ * (nl_now_ms() clock): its length in ev->buf, -ETIMEDOUT, -ENOBUFS when the
+ * kernel dropped events (read the state again), or another -errno.
+ */
+int nl_events_recv(struct nl_sock *ev, int64_t deadline);
 
 /* The stack buffer a request is built in; NL_SEND_SIZE is ample for rtnetlink requests. */
 /* nl_sock_open() for another netlink bus (NETLINK_NETFILTER for ctnetlink). */

@@ -94,6 +94,12 @@ int nl_route_add(struct nl_sock *sk, const struct nl_route *r, struct cni_err *e
 	return route_change(sk, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, r, err, "adding");
 }
 
+/* Without NLM_F_EXCL, as upstream's RouteAddEcmp: the kernel's rules decide what shares a destination. */
+int nl_route_merge(struct nl_sock *sk, const struct nl_route *r, struct cni_err *err)
+{
+	return route_change(sk, RTM_NEWROUTE, NLM_F_CREATE, r, err, "adding");
+}
+
 int nl_route_replace(struct nl_sock *sk, const struct nl_route *r, struct cni_err *err)
 {
 	return route_change(sk, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, err, "replacing");
@@ -119,6 +125,11 @@ static const enum mnl_attr_data_type route_policy[RTA_MAX + 1] = {
 	[RTA_PRIORITY] = MNL_TYPE_U32,
 	[RTA_TABLE] = MNL_TYPE_U32,
 	[RTA_METRICS] = MNL_TYPE_NESTED,
+	[RTA_MULTIPATH] = MNL_TYPE_BINARY,
+};
+
+static const enum mnl_attr_data_type nexthop_policy[RTA_MAX + 1] = {
+	[RTA_GATEWAY] = MNL_TYPE_BINARY,
 };
 
 static const enum mnl_attr_data_type metrics_policy[RTAX_MAX + 1] = {
@@ -126,7 +137,8 @@ static const enum mnl_attr_data_type metrics_policy[RTAX_MAX + 1] = {
 	[RTAX_ADVMSS] = MNL_TYPE_U32,
 };
 
-static int route_parse(const struct nlmsghdr *nlh, struct nl_route *out)
+/* *mp: the RTA_MULTIPATH attribute, NULL if the route has one next hop. */
+static int route_parse(const struct nlmsghdr *nlh, struct nl_route *out, const struct nlattr **mp)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1], *mx[RTAX_MAX + 1];
@@ -158,25 +170,14 @@ static int route_parse(const struct nlmsghdr *nlh, struct nl_route *out)
 		r.advmss = mx[RTAX_ADVMSS] ? mnl_attr_get_u32(mx[RTAX_ADVMSS]) : 0;
 	}
 	*out = r;
+	*mp = tb[RTA_MULTIPATH];
 	return 0;
 }
 
-static int route_list_cb(const struct nlmsghdr *nlh, void *data)
+/* Appends r unless it is not through l->oif. */
+static int route_list_push(struct route_list *l, const struct nl_route *r)
 {
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	struct route_list *l = data;
-	struct nl_route r;
-
-	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return MNL_CB_ERROR;
-	/* Other families (multicast, MPLS) and cached clones are not routes we manage. */
-	if ((rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) ||
-	    (l->family != AF_UNSPEC && rtm->rtm_family != l->family) ||
-	    (rtm->rtm_flags & RTM_F_CLONED))
-		return MNL_CB_OK;
-	if (route_parse(nlh, &r) < 0)
-		return MNL_CB_ERROR;
-	if ((l->table != NL_TABLE_ANY && r.table != l->table) || (l->oif && r.oif != l->oif))
+	if (l->oif && r->oif != l->oif)
 		return MNL_CB_OK;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
@@ -187,8 +188,61 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = r;
+	l->v[l->n++] = *r;
 	return MNL_CB_OK;
+}
+
+/* The gateway of one next hop (RTA_GATEWAY inside it); none is fine. */
+static int nexthop_gw(const struct rtnexthop *nh, int family, struct cni_ip *gw)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct nl_attrs a = { tb, nexthop_policy, RTA_MAX };
+
+	if (mnl_attr_parse_payload(RTNH_DATA(nh), nh->rtnh_len - RTNH_LENGTH(0), nl_attr_cb, &a) < 0)
+		return -EBADMSG;
+	if (tb[RTA_GATEWAY])
+		return nl_attr_get_ip(tb[RTA_GATEWAY], family, gw);
+	return 0;
+}
+
+static int route_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct rtnexthop *nh;
+	const struct nlattr *mp;
+	struct route_list *l = data;
+	struct nl_route r;
+	int len;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_ERROR;
+	/* Other families (multicast, MPLS) and cached clones are not routes we manage. */
+	if ((rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) ||
+	    (l->family != AF_UNSPEC && rtm->rtm_family != l->family) ||
+	    (rtm->rtm_flags & RTM_F_CLONED))
+		return MNL_CB_OK;
+	if (route_parse(nlh, &r, &mp) < 0)
+		return MNL_CB_ERROR;
+	if (l->table != NL_TABLE_ANY && r.table != l->table)
+		return MNL_CB_OK;
+	if (!mp)
+		return route_list_push(l, &r);
+	/* A multipath route: one entry per next hop, each with its own gateway and link. */
+	len = mnl_attr_get_payload_len(mp);
+	for (nh = mnl_attr_get_payload(mp); len >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) &&
+	     nh->rtnh_len <= (unsigned int)len; len -= RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
+		struct nl_route hop = r;
+
+		hop.oif = nh->rtnh_ifindex;
+		hop.onlink = nh->rtnh_flags & RTNH_F_ONLINK;
+		memset(&hop.gw, 0, sizeof(hop.gw));
+		if (nexthop_gw(nh, rtm->rtm_family, &hop.gw) < 0)
+			return MNL_CB_ERROR;
+		if (route_list_push(l, &hop) != MNL_CB_OK)
+			return MNL_CB_ERROR;
+	}
+	/* The last hop's padding may be missing; a partial hop may not. */
+	return len > 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 static void route_list_reset(void *data)
@@ -223,10 +277,12 @@ int nl_route_list(struct nl_sock *sk, int family, uint32_t table, int oif,
 static int route_get_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *mp;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
 		return MNL_CB_ERROR;
-	return route_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	/* A lookup answers with the one path it chose (RTA_GATEWAY, RTA_OIF), never RTA_MULTIPATH. */
+	return route_parse(nlh, data, &mp) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 int nl_route_get(struct nl_sock *sk, const struct cni_ip *dst, struct nl_route *out, struct cni_err *err)

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 
 #include "cni/netns.h"
 #include "nl-internal.h"
@@ -76,6 +79,60 @@ fail:
 int nl_sock_open(int netns_fd, struct nl_sock **out, struct cni_err *err)
 {
 	return nl_sock_open_bus(netns_fd, NETLINK_ROUTE, out, err);
+}
+
+int64_t nl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int nl_events_open(struct nl_sock *sk, unsigned int group, struct nl_sock **out, struct cni_err *err)
+{
+	struct nl_sock *ev = NULL;
+	int nsfd, ret;
+
+	nsfd = ioctl(mnl_socket_get_fd(sk->nl), SIOCGSKNS);
+	if (nsfd < 0)
+		return cni_err_set(err, CNI_ERR_NETLINK, -errno, "finding the netns of a netlink socket");
+	ret = nl_sock_open(nsfd, &ev, err);
+	close(nsfd);
+	if (ret < 0)
+		return ret;
+	if (mnl_socket_setsockopt(ev->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		ret = cni_err_set(err, CNI_ERR_NETLINK, -errno, "subscribing to netlink group %u", group);
+		nl_sock_close(ev);
+		return ret;
+	}
+	*out = ev;
+	return 0;
+}
+
+int nl_events_recv(struct nl_sock *ev, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - nl_now_ms();
+		struct pollfd pfd = { .fd = mnl_socket_get_fd(ev->nl), .events = POLLIN };
+		ssize_t n;
+		int ret;
+
+		ret = poll(&pfd, 1, left > 0 ? (int)(left > INT32_MAX ? INT32_MAX : left) : 0);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			return -errno;
+		if (ret == 0)
+			return -ETIMEDOUT;
+		n = mnl_socket_recvfrom(ev->nl, ev->buf, NL_RECV_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n > 0)
+			return (int)n;
+	}
 }
 
 struct nlmsghdr *nl_msg_new(void *buf, uint16_t type, uint16_t flags)

@@ -618,6 +618,92 @@ static void test_route_request(void **state)
 	assert_int_equal(((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_table, RT_TABLE_MAIN);
 }
 
+/*
+ * nl_route_merge sends no NLM_F_EXCL (upstream's RouteAddEcmp); a dumped
+ * multipath route comes back as one entry per next hop, each with its gateway
+ * and link; a next hop running past its attribute is malformed.
+ */
+static void add_multipath(int i, int n_hops, uint16_t bad_len)
+{
+	struct nlmsghdr *nlh = reply_msg(i, RTM_NEWROUTE, NLM_F_MULTI);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct nlattr *mp;
+	struct cni_ip dst, gw;
+	int h;
+
+	assert_int_equal(cni_ip_parse("fd99::", &dst), 0);
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = 64;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, 16, dst.a);
+	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
+	mnl_attr_put_u32(nlh, RTA_PRIORITY, 1024);
+	mp = mnl_attr_nest_start(nlh, RTA_MULTIPATH);
+	for (h = 0; h < n_hops; h++) {
+		struct rtnexthop *nh = mnl_nlmsg_get_payload_tail(nlh);
+		char a[16];
+
+		nlh->nlmsg_len += RTNH_ALIGN(sizeof(*nh));
+		memset(nh, 0, sizeof(*nh));
+		nh->rtnh_ifindex = 7 + h;
+		snprintf(a, sizeof(a), "fd62::%d", 10 + h);
+		assert_int_equal(cni_ip_parse(a, &gw), 0);
+		mnl_attr_put(nlh, RTA_GATEWAY, 16, gw.a);
+		nh->rtnh_len = (uint16_t)((char *)mnl_nlmsg_get_payload_tail(nlh) - (char *)nh);
+		if (bad_len && h == n_hops - 1)
+			nh->rtnh_len = bad_len;
+	}
+	mnl_attr_nest_end(nlh, mp);
+	reply_done(i, nlh);
+}
+
+static void test_route_ecmp(void **state)
+{
+	struct nl_route r = { .oif = 7 }, *v = NULL;
+	struct cni_err err = { 0 };
+	char buf[CNI_IP_STRLEN];
+	size_t n = 0;
+
+	assert_int_equal(cni_prefix_parse("fd99::/64", &r.dst), 0);
+	assert_int_equal(cni_ip_parse("fd62::11", &r.gw), 0);
+	queue_ack();
+	assert_int_equal(nl_route_merge(sk, &r, &err), 0);
+	assert_int_equal(sent_msg(0)->nlmsg_type, RTM_NEWROUTE);
+	assert_int_equal(sent_msg(0)->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL | NLM_F_REPLACE), NLM_F_CREATE);
+
+	reset(state);
+	add_multipath(0, 2, 0);
+	add_route(0, NLM_F_MULTI, "10.1.0.0", 16, 10);
+	add_done(0);
+	assert_int_equal(nl_route_list(sk, AF_UNSPEC, 0, 0, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].dst.len, 64);
+	assert_int_equal(v[0].priority, 1024);
+	assert_string_equal(cni_ip_format(&v[0].gw, buf), "fd62::10");
+	assert_int_equal(v[0].oif, 7);
+	assert_string_equal(cni_ip_format(&v[1].gw, buf), "fd62::11");
+	assert_int_equal(v[1].oif, 8);
+	assert_int_equal(v[1].dst.len, 64);
+	assert_int_equal(v[2].dst.ip.family, AF_INET);
+	free(v);
+
+	/* Filtered by link: only the hop through it. */
+	reset(state);
+	add_multipath(0, 2, 0);
+	add_done(0);
+	assert_int_equal(nl_route_list(sk, AF_INET6, 0, 8, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(cni_ip_format(&v[0].gw, buf), "fd62::11");
+	free(v);
+
+	/* A hop longer than what is left of RTA_MULTIPATH. */
+	reset(state);
+	add_multipath(0, 2, 200);
+	add_done(0);
+	assert_int_equal(nl_route_list(sk, AF_INET6, 0, 0, &v, &n, &err), -EBADMSG);
+}
+
 static void test_addr_request(void **state)
 {
 	struct nl_addr a = { .ifindex = 5, .flags = NL_ADDR_NODAD | NL_ADDR_NOPREFIXROUTE,
@@ -781,6 +867,7 @@ int main(void)
 		cmocka_unit_test_setup(test_dump_intr, reset),
 		cmocka_unit_test_setup(test_garbage, reset),
 		cmocka_unit_test_setup(test_route_request, reset),
+		cmocka_unit_test_setup(test_route_ecmp, reset),
 		cmocka_unit_test_setup(test_addr_request, reset),
 		cmocka_unit_test_setup(test_bridge_requests, reset),
 	};
