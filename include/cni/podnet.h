@@ -68,21 +68,27 @@ int podnet_veth_create(struct nl_sock *host, struct nl_sock *pod, const struct p
 		       struct podnet_veth *out, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
+/* How long an enabledad ADD waits for IPv6 DAD: upstream's dadSettleTimeout. */
+#define PODNET_DAD_TIMEOUT_MS 5000
+
 struct podnet_conf {
 	int ifindex;			/* the pod interface (in pod's netns) */
 	const char *ifname;		/* its name, for sysctls and messages */
 	int netns_fd;			/* the pod netns, for sysctls */
 	int iface;			/* configure r->ips[] whose iface == this index */
-	bool enable_dad;		/* false: accept_dad=0 and IFA_F_NODAD */
+	bool enable_dad;		/* false: accept_dad=0 and IFA_F_NODAD; true: DAD, awaited */
 	bool link_down;			/* true: leave the interface down (disableContainerInterface) */
 };
 
 /*
- * Configures the pod interface from r, like the reference's
- * ipam.ConfigureIface but without waiting for DAD: IPv6 enabled when r has
- * IPv6 (disable_ipv6=0 on lo and ifname), accept_dad=0 (unless enable_dad)
- * and arp_notify=1 before any address, the addresses, link up, then each
- * route via its own gw or else via the first gateway of its family.
+ * Configures the pod interface from r, like upstream's ipam.ConfigureIface:
+ * when r has IPv6, IPv6 enabled (disable_ipv6=0 on lo and ifname) and
+ * keep_addr_on_down=1; accept_dad=0 (enable_dad: enhanced_dad=1,
+ * accept_dad=1) and arp_notify=1 before any address; the addresses; link up;
+ * with enable_dad, the wait for IPv6 DAD (CNI_ERR_DAD when it fails); then
+ * each route via its own gw or else via the first gateway of its family,
+ * added beside routes of the same destination (ECMP) and skipped when the
+ * same route exists already.
  */
 int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const struct cni_result *r,
 			 struct cni_err *err) __attribute__((warn_unused_result));

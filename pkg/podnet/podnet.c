@@ -187,7 +187,7 @@ static int pod_knobs(struct nl_sock *pod, const struct podnet_conf *c, int ifind
 	struct knob_link lo = { .sk = pod, .netns_fd = c->netns_fd, .ifindex = 1, .ifname = "lo" };
 	struct knob_link eth = { .sk = pod, .netns_fd = c->netns_fd, .ifindex = ifindex,
 				 .ifname = c->ifname };
-	struct knob k[3];
+	struct knob k[5];
 	size_t n = 0;
 	int ret;
 
@@ -197,8 +197,16 @@ static int pod_knobs(struct nl_sock *pod, const struct podnet_conf *c, int ifind
 			return ret;
 		k[n++] = v6_on;
 	}
-	if (!c->enable_dad)
-		k[n++] = (struct knob){ "ipv6/conf/accept_dad", 0, has_v6 ? 0 : KNOB_MISSING_OK };
+	/* The pod's IPv6 addresses survive a link flap, as IPv4's do (upstream v1.7). */
+	if (has_v6)
+		k[n++] = (struct knob){ "ipv6/conf/keep_addr_on_down", 1, 0 };
+	/*
+	 * DAD only when the operator asks for it; enhanced_dad then tells our
+	 * own looped-back probes from a real duplicate's (upstream's enabledad).
+	 */
+	if (c->enable_dad)
+		k[n++] = (struct knob){ "ipv6/conf/enhanced_dad", 1, has_v6 ? 0 : KNOB_MISSING_OK };
+	k[n++] = (struct knob){ "ipv6/conf/accept_dad", c->enable_dad, has_v6 ? 0 : KNOB_MISSING_OK };
 	k[n++] = (struct knob){ "ipv4/conf/arp_notify", 1, 0 };
 	return knob_set(&eth, k, n, err);
 }
@@ -280,13 +288,20 @@ int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const
 		if (ret < 0)
 			return ret;
 	}
+	/* Addresses usable when ADD returns, and a duplicate fails it (upstream v1.7). */
+	if (c->enable_dad && has_v6 && !c->link_down) {
+		ret = nl_addr_wait_dad(pod, l.ifindex, PODNET_DAD_TIMEOUT_MS, err);
+		if (ret < 0)
+			return ret;
+	}
 	for (i = 0; i < r->n_routes; i++) {
 		struct nl_route rt;
 		struct cni_err scratch = { 0 };
 
 		route_from_result(r, &r->routes[i], c->iface, l.ifindex, &rt);
-		ret = nl_route_add(pod, &rt, &scratch);
-		/* IPAM may list a route the kernel made already (the connected subnet). */
+		/* Routes sharing a destination all land (ECMP), as upstream adds them. */
+		ret = nl_route_merge(pod, &rt, &scratch);
+		/* The same route listed twice, or one the kernel made already. */
 		if (ret == -EEXIST)
 			continue;
 		if (ret < 0)

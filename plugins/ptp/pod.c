@@ -41,10 +41,12 @@ int ptp_pod_routes(struct nl_sock *pod, const struct ptp_plan *p, int ifindex, s
 	if (ret < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ret, "planning pod routes");
 	for (i = 0; i < n; i++) {
-		ret = nl_route_add(pod, &v[i], &scratch);
+		/* IPAM's routes may share a destination (ECMP), as upstream adds them. */
+		ret = nl_route_merge(pod, &v[i], &scratch);
 		/* Duplicates are fine: IPAM may list the pod network, two addresses one gateway. */
 		if (ret == -EEXIST) {
 			cni_err_clear(&scratch);
+			ret = 0;
 			continue;
 		}
 		if (ret < 0) {
