@@ -23,10 +23,10 @@ struct br_conf {
 	unsigned int mtu;
 	bool hairpin;
 	bool promisc;
-	uint16_t vlan;			/* 0: none */
+	uint16_t vlan;			/* 0: none; with a trunk, its native VLAN */
 	struct br_trunk *trunk;
 	size_t n_trunk;
-	bool preserve_default_vlan;	/* default true, as the reference */
+	bool preserve_default_vlan;	/* default false (upstream v1.8; true before) */
 	bool macspoofchk;
 	bool enable_dad;
 	bool disable_container_iface;

@@ -99,11 +99,11 @@ int br_conf_load(struct cni_ctx *ctx, struct br_conf *c)
 	const struct cni_json *root = ctx->conf->root, *trunk = NULL;
 	struct cni_err *err = &ctx->err;
 	long long mtu = 0, vlan = 0, rp = -1;
+	size_t i;
 	int ret;
 
 	*c = (struct br_conf){
 		.bridge = "cni0",
-		.preserve_default_vlan = true,
 		.rp_filter = -1,
 		.l3 = ctx->conf->ipam_type != NULL,
 	};
@@ -165,10 +165,14 @@ int br_conf_load(struct cni_ctx *ctx, struct br_conf *c)
 	ret = trunk_load(trunk, c, err);
 	if (ret < 0)
 		goto fail;
-	if (c->vlan && c->n_trunk) {
-		ret = cni_err_set(err, CNI_ERR_CONFIG, -EINVAL, "cannot set vlan and vlanTrunk at the same time");
-		goto fail;
-	}
+	/* With vlanTrunk, vlan is the trunk's native VLAN: untagged, so not among the tagged ones. */
+	for (i = 0; c->vlan && i < c->n_trunk; i++)
+		if (c->trunk[i].min <= c->vlan && c->vlan <= c->trunk[i].max) {
+			ret = cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
+					  "vlan %u is the native (untagged) VLAN of the trunk and cannot be in vlanTrunk too",
+					  c->vlan);
+			goto fail;
+		}
 	ret = mac_load(ctx, c);
 	if (ret < 0)
 		goto fail;

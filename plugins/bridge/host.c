@@ -125,11 +125,14 @@ static int port_vlans(struct nl_sock *sk, const struct br_conf *c, uint16_t vlan
 {
 	struct cni_err scratch = { 0 };
 	size_t i;
-	int ret;
+	int ret = 0;
 
 	if (!vlan && !c->n_trunk)
 		return 0;
-	/* A new port joins the default VLAN 1 untagged; the reference drops it on request. */
+	/*
+	 * A new port joins the default VLAN 1 untagged; it leaves it unless
+	 * preserveDefaultVlan (upstream v1.8 made false the default).
+	 */
 	if (!c->preserve_default_vlan) {
 		ret = nl_bridge_vlan_del(sk, ifindex, 1, 1, 0, &scratch);
 		if (ret < 0 && ret != -ENOENT && ret != -EINVAL)
@@ -145,7 +148,10 @@ static int port_vlans(struct nl_sock *sk, const struct br_conf *c, uint16_t vlan
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	/* A trunk without vlan keeps VLAN 1 as its native VLAN, as upstream v1.8 does. */
+	if (!vlan && c->n_trunk)
+		ret = nl_bridge_vlan_add(sk, ifindex, 1, 1, NL_VLAN_PVID | NL_VLAN_UNTAGGED, err);
+	return ret < 0 ? ret : 0;
 }
 
 int br_port_setup(struct nl_sock *sk, const struct br_conf *c, int bridge, int ifindex,

@@ -21,12 +21,16 @@
  *  - vlanTrunk ranges: the reference expands minID..maxID into one
  *    BridgeVlanAdd per VID (11 requests for 10-20); we send one
  *    RANGE_BEGIN/RANGE_END pair. The kernel state is the same.
- *  - preserveDefaultVlan false: the reference dumps the port's VLANs and
- *    deletes each (only the default PVID exists then); we delete VID 1, the
- *    default_pvid a bridge has unless someone changed it, without a dump.
- *  - "vlan" with "vlanTrunk", and every invalid id: the reference returns a
- *    plain error (code 999, "everything else"); we say code 7, invalid config,
- *    with the reference's message text.
+ *  - preserveDefaultVlan false (upstream's default since v1.8; true before):
+ *    upstream dumps the port's VLANs and deletes each (only the default PVID
+ *    exists then); we delete VID 1, the default_pvid a bridge has unless
+ *    someone changed it, without a dump.
+ *  - "vlan" with "vlanTrunk" (upstream v1.8): vlan is the trunk's native,
+ *    untagged PVID; a trunk without vlan gets VLAN 1 as native. A vlan that
+ *    the trunk lists too, which upstream accepts and then re-adds tagged
+ *    (the port loses its PVID), we refuse with code 7.
+ *  - Every invalid id: the reference returns a plain error (code 999,
+ *    "everything else"); we say code 7, invalid config, with its text.
  *  - An existing bridge without vlan_filtering: the reference leaves it off
  *    (the VLANs it adds then filter nothing); we turn it on.
  *  - The reference also turns filtering on for "vlanTrunk": [] (non-nil list);
@@ -642,8 +646,9 @@ static void vlt_del_ok(const struct flt_case *k, struct flt_env *e, const char *
 
 /*
  * "vlan": 100 with isGateway, dual-stack: filtering on at create, the host
- * port an untagged PVID member of 100 with VLAN 1 kept, and the gateway
- * "<bridge>.100" a veth whose bridge end is an untagged PVID port of 100.
+ * port an untagged PVID member of 100 without VLAN 1 (upstream v1.8's
+ * default), and the gateway "<bridge>.100" a veth whose bridge end is an
+ * untagged PVID port of 100, without VLAN 1 either.
  */
 static void vlan_access_gateway(void **state)
 {
@@ -674,11 +679,13 @@ static void vlan_access_gateway(void **state)
 	vlt_link(hv, &host);
 	vlt_link("vltbr1.100", &gw);
 	vlt_link(peer, &gp);
-	/* The requests: filtering at create, the pod's port, the gateway's port; no VLAN 1 delete. */
-	vlt_expect_count(3);
+	/* The requests: filtering at create, the pod's port, the gateway's port. */
+	vlt_expect_count(5);
 	vlt_expect_filtering(0, "vltbr1", 0);
-	vlt_expect_vlan(1, VLT_ADD, host.ifindex, 100, 100, PVID_UNTAGGED);
-	vlt_expect_vlan(2, VLT_ADD, gp.ifindex, 100, 100, PVID_UNTAGGED);
+	vlt_expect_vlan(1, VLT_DEL, host.ifindex, 1, 1, 0);
+	vlt_expect_vlan(2, VLT_ADD, host.ifindex, 100, 100, PVID_UNTAGGED);
+	vlt_expect_vlan(3, VLT_DEL, gp.ifindex, 1, 1, 0);
+	vlt_expect_vlan(4, VLT_ADD, gp.ifindex, 100, 100, PVID_UNTAGGED);
 	/* The real kernel around them. */
 	assert_true(br.vlan_filtering);		/* as the fake now reports it */
 	assert_int_equal(host.master, br.ifindex);
@@ -709,8 +716,9 @@ static void vlan_access_gateway(void **state)
 	vlt_reset();
 	result2 = vlt_add_ok(&k2, &e);
 	vlt_host_veth(&k2, hv);
-	vlt_expect_count(1);
-	vlt_expect_vlan(0, VLT_ADD, vlt_ifindex(hv), 100, 100, PVID_UNTAGGED);
+	vlt_expect_count(2);
+	vlt_expect_vlan(0, VLT_DEL, vlt_ifindex(hv), 1, 1, 0);
+	vlt_expect_vlan(1, VLT_ADD, vlt_ifindex(hv), 100, 100, PVID_UNTAGGED);
 	assert_int_equal(vlt_ifindex("vltbr1.100"), gw.ifindex);
 	vlt_del_ok(&k2, &e, result2, keep);
 	free(result2);
@@ -719,7 +727,11 @@ static void vlan_access_gateway(void **state)
 	flt_env_close(&k, &e);
 }
 
-/* "vlanTrunk": tagged members (no PVID, no UNTAGGED): one VID and one range. */
+/*
+ * "vlanTrunk" alone: tagged members (no PVID, no UNTAGGED), one VID and one
+ * range, and VLAN 1 back as the native VLAN after the default one left
+ * (upstream v1.8).
+ */
 static void vlan_trunk(void **state)
 {
 	static const struct flt_case k = {
@@ -745,23 +757,29 @@ static void vlan_trunk(void **state)
 	vlt_link(hv, &host);
 	vlt_link("vltbr2", &br);
 	assert_int_equal(host.master, br.ifindex);
-	vlt_expect_count(3);
+	vlt_expect_count(5);
 	vlt_expect_filtering(0, "vltbr2", 0);
-	vlt_expect_vlan(1, VLT_ADD, host.ifindex, 5, 5, 0);
-	vlt_expect_vlan(2, VLT_ADD, host.ifindex, 10, 20, 0);
+	vlt_expect_vlan(1, VLT_DEL, host.ifindex, 1, 1, 0);
+	vlt_expect_vlan(2, VLT_ADD, host.ifindex, 5, 5, 0);
+	vlt_expect_vlan(3, VLT_ADD, host.ifindex, 10, 20, 0);
+	vlt_expect_vlan(4, VLT_ADD, host.ifindex, 1, 1, PVID_UNTAGGED);
 	vlt_del_ok(&k, &e, result, keep);
 	free(result);
 	flt_run_ok("ip link del vltbr2");
 	flt_env_close(&k, &e);
 }
 
-/* "preserveDefaultVlan": false: VID 1 leaves each port before its own VLANs join. */
-static void vlan_drop_default(void **state)
+/*
+ * "preserveDefaultVlan": true keeps VID 1 on each port (no delete), the
+ * gateway's port too; a trunk on the same bridge with the default (false)
+ * drops it and takes it back as its native VLAN.
+ */
+static void vlan_preserve_default(void **state)
 {
 	static const struct flt_case k = {
 		.plugin = &bridge,
 		.conf_tmpl = VLT_CONF("vlt-nod", "\"bridge\":\"vltbr3\",\"vlan\":200,\"isGateway\":true,"
-				      "\"preserveDefaultVlan\":false",
+				      "\"preserveDefaultVlan\":true",
 				      "[[{\"subnet\":\"10.78.3.0/24\"}]]"),
 		.network = "vlt-nod",
 		.container_id = "vlt-nod-1",
@@ -791,13 +809,11 @@ static void vlan_drop_default(void **state)
 	vlt_host_veth(&k, hv);
 	vlt_link(hv, &host);
 	vlt_link(peer, &gp);
-	vlt_expect_count(5);
+	vlt_expect_count(3);
 	vlt_expect_filtering(0, "vltbr3", 0);
-	vlt_expect_vlan(1, VLT_DEL, host.ifindex, 1, 1, 0);
-	vlt_expect_vlan(2, VLT_ADD, host.ifindex, 200, 200, PVID_UNTAGGED);
-	/* The reference passes preserveDefaultVlan to the gateway's port too. */
-	vlt_expect_vlan(3, VLT_DEL, gp.ifindex, 1, 1, 0);
-	vlt_expect_vlan(4, VLT_ADD, gp.ifindex, 200, 200, PVID_UNTAGGED);
+	vlt_expect_vlan(1, VLT_ADD, host.ifindex, 200, 200, PVID_UNTAGGED);
+	/* Upstream passes preserveDefaultVlan to the gateway's port too. */
+	vlt_expect_vlan(2, VLT_ADD, gp.ifindex, 200, 200, PVID_UNTAGGED);
 	vlt_expect_addr("vltbr3.200", "10.78.3.1/24");
 	vlt_del_ok(&k, &e, result, keep);
 	free(result);
@@ -809,13 +825,59 @@ static void vlan_drop_default(void **state)
 	result = vlt_add_ok(&kt, &e);
 	vlt_host_veth(&kt, hv);
 	vlt_link(hv, &host);
-	vlt_expect_count(2);
+	vlt_expect_count(3);
 	vlt_expect_vlan(0, VLT_DEL, host.ifindex, 1, 1, 0);
 	vlt_expect_vlan(1, VLT_ADD, host.ifindex, 300, 301, 0);
+	vlt_expect_vlan(2, VLT_ADD, host.ifindex, 1, 1, PVID_UNTAGGED);
 	vlt_del_ok(&kt, &e, result, keep);
 	free(result);
 	flt_run_ok("ip link del vltbr3.200 && ip link del vltbr3");
 	flt_env_close(&kt, &e);
+}
+
+/*
+ * "vlan" with "vlanTrunk" (upstream v1.8): vlan is the port's native VLAN
+ * (untagged PVID), the trunk's VLANs tagged, no VLAN 1; the gateway lives in
+ * the native VLAN and its port carries only that one.
+ */
+static void vlan_native_trunk(void **state)
+{
+	static const struct flt_case k = {
+		.plugin = &bridge,
+		.conf_tmpl = VLT_CONF("vlt-nat", "\"bridge\":\"vltbr8\",\"vlan\":100,\"isGateway\":true,"
+				      "\"vlanTrunk\":[{\"id\":5},{\"minID\":10,\"maxID\":20}]",
+				      "[[{\"subnet\":\"10.78.10.0/24\"}]]"),
+		.network = "vlt-nat",
+		.container_id = "vlt-nat-1",
+		.pod_netns = "vltpod10",
+		.bridge = "vltbr8",
+	};
+	char hv[PODNET_VETH_NAMELEN], peer[PODNET_VETH_NAMELEN], *result;
+	const char *const keep[] = { "vltbr8", "vltbr8.100", peer, NULL };
+	struct nl_link host, gp;
+	struct flt_env e;
+
+	(void)state;
+	podnet_veth_name("vltbr8", "vlan-gateway", "100", peer);
+	flt_env_open(&k, &e);
+	vlt_reset();
+	result = vlt_add_ok(&k, &e);
+	vlt_host_veth(&k, hv);
+	vlt_link(hv, &host);
+	vlt_link(peer, &gp);
+	vlt_expect_count(7);
+	vlt_expect_filtering(0, "vltbr8", 0);
+	vlt_expect_vlan(1, VLT_DEL, host.ifindex, 1, 1, 0);
+	vlt_expect_vlan(2, VLT_ADD, host.ifindex, 100, 100, PVID_UNTAGGED);
+	vlt_expect_vlan(3, VLT_ADD, host.ifindex, 5, 5, 0);
+	vlt_expect_vlan(4, VLT_ADD, host.ifindex, 10, 20, 0);
+	vlt_expect_vlan(5, VLT_DEL, gp.ifindex, 1, 1, 0);
+	vlt_expect_vlan(6, VLT_ADD, gp.ifindex, 100, 100, PVID_UNTAGGED);
+	vlt_expect_addr("vltbr8.100", "10.78.10.1/24");
+	vlt_del_ok(&k, &e, result, keep);
+	free(result);
+	flt_run_ok("ip link del vltbr8.100 && ip link del vltbr8");
+	flt_env_close(&k, &e);
 }
 
 /* A bridge made without VLANs gets filtering once a VLAN network uses it (the reference: never). */
@@ -857,9 +919,10 @@ static void vlan_existing_bridge(void **state)
 	vlt_reset();
 	result = vlt_add_ok(&k, &e);
 	vlt_host_veth(&k, hv);
-	vlt_expect_count(2);
+	vlt_expect_count(3);
 	vlt_expect_filtering(0, NULL, br.ifindex);
-	vlt_expect_vlan(1, VLT_ADD, vlt_ifindex(hv), 7, 7, PVID_UNTAGGED);
+	vlt_expect_vlan(1, VLT_DEL, vlt_ifindex(hv), 1, 1, 0);
+	vlt_expect_vlan(2, VLT_ADD, vlt_ifindex(hv), 7, 7, PVID_UNTAGGED);
 	vlt_del_ok(&k, &e, result, keep);
 	vlt_del_ok(&plain, &pe, plain_result, keep_br);
 	free(result);
@@ -889,15 +952,15 @@ static void vlan_refused_rolls_back(void **state)
 	(void)state;
 	flt_env_open(&k, &e);
 	vlt_reset();
-	vlt.refuse_at = 2;
+	vlt.refuse_at = 3;	/* the default VLAN's delete, VLAN 5, then 6 */
 	assert_int_not_equal(vlt_verb(&k, &e, CNI_CMD_ADD, e.conf, &result, &err), 0);
 	assert_null(result);
 	assert_int_equal(err.code, CNI_ERR_NETLINK);
 	assert_int_equal(err.errnum, EOPNOTSUPP);
 	assert_non_null(strstr(err.msg, "adding vlan 6 to veth"));
 	assert_string_equal(err.details, VLT_EXTACK);
-	vlt_expect_count(3);
-	assert_true(vlt.req[2].refused);
+	vlt_expect_count(4);
+	assert_true(vlt.req[3].refused);
 	vlt_expect_gone(&k, &e, keep, "after the refused ADD");
 	flt_env_close(&k, &e);
 	flt_run_ok("ip link del vltbr5");
@@ -911,9 +974,10 @@ static void vlan_invalid(void **state)
 	} bad[] = {
 		{ "\"vlan\":4095", "invalid VLAN ID 4095 (must be between 0 and 4094)" },
 		{ "\"vlan\":-1", "invalid VLAN ID -1 (must be between 0 and 4094)" },
-		{ "\"vlan\":100,\"vlanTrunk\":[{\"id\":7}]", "cannot set vlan and vlanTrunk at the same time" },
-		{ "\"vlan\":100,\"vlanTrunk\":[{\"minID\":7,\"maxID\":9}]",
-		  "cannot set vlan and vlanTrunk at the same time" },
+		{ "\"vlan\":7,\"vlanTrunk\":[{\"id\":7}]",
+		  "vlan 7 is the native (untagged) VLAN of the trunk and cannot be in vlanTrunk too" },
+		{ "\"vlan\":8,\"vlanTrunk\":[{\"id\":3},{\"minID\":7,\"maxID\":9}]",
+		  "vlan 8 is the native (untagged) VLAN of the trunk and cannot be in vlanTrunk too" },
 		{ "\"vlanTrunk\":[{\"minID\":20,\"maxID\":10}]", "minID is greater than maxID in trunk parameter" },
 		{ "\"vlanTrunk\":[{\"id\":0}]", "incorrect trunk id parameter" },
 		{ "\"vlanTrunk\":[{\"id\":4095}]", "incorrect trunk id parameter" },
@@ -1017,7 +1081,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(vlan_access_gateway, vlt_setup, vlt_teardown),
 		cmocka_unit_test_setup_teardown(vlan_trunk, vlt_setup, vlt_teardown),
-		cmocka_unit_test_setup_teardown(vlan_drop_default, vlt_setup, vlt_teardown),
+		cmocka_unit_test_setup_teardown(vlan_preserve_default, vlt_setup, vlt_teardown),
+		cmocka_unit_test_setup_teardown(vlan_native_trunk, vlt_setup, vlt_teardown),
 		cmocka_unit_test_setup_teardown(vlan_existing_bridge, vlt_setup, vlt_teardown),
 		cmocka_unit_test_setup_teardown(vlan_refused_rolls_back, vlt_setup, vlt_teardown),
 		cmocka_unit_test_setup_teardown(vlan_invalid, vlt_setup, vlt_teardown),
