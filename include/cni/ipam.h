@@ -18,7 +18,11 @@ struct cni_ctx;
 int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result **out,
 	      struct cni_err *err) __attribute__((warn_unused_result));
 
-/* The verbs, with ctx->err. ipam_del also serves the rollback of a failed ADD. */
+/*
+ * The verbs, with ctx->err. ipam_del also serves the rollback of a failed ADD.
+ * ipam_status reports the plugin's own error as it is, and a plugin missing
+ * from CNI_PATH as CNI_ERR_NOT_AVAILABLE (it could not serve an ADD).
+ */
 int ipam_add(struct cni_ctx *ctx, struct cni_result **out) __attribute__((warn_unused_result));
 int ipam_del(struct cni_ctx *ctx);
 int ipam_check(struct cni_ctx *ctx) __attribute__((warn_unused_result));

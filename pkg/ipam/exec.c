@@ -293,7 +293,15 @@ int ipam_check(struct cni_ctx *ctx)
 
 int ipam_status(struct cni_ctx *ctx)
 {
-	return ipam_exec(ctx, "STATUS", NULL, &ctx->err);
+	struct cni_err e = { 0 };
+	int ret = ipam_exec(ctx, "STATUS", NULL, &e);
+
+	/* A plugin that is not there cannot serve an ADD either: "not available" (50). */
+	if (ret == -ENOENT && e.code == CNI_ERR_CONFIG)
+		e.code = CNI_ERR_NOT_AVAILABLE;
+	if (ret < 0 && !cni_err_is_set(&ctx->err))
+		ctx->err = e;
+	return ret;
 }
 
 int ipam_gc(struct cni_ctx *ctx)

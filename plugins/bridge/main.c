@@ -184,6 +184,13 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 	ret = state_open(ctx, &s, true);
 	if (ret < 0)
 		goto fail;
+	/* Addresses on an interface left down serve nothing (upstream v1.5); DEL still cleans up. */
+	if (s.c.disable_container_iface && s.c.l3) {
+		ret = cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL,
+				  "disableContainerInterface cannot be used with ipam (IPAM plugin \"%s\"): "
+				  "addresses need the interface up", ctx->conf->ipam_type);
+		goto fail;
+	}
 	ret = br_ensure(s.node, &s.c, &br, &ctx->err);
 	if (ret < 0)
 		goto fail;
@@ -504,6 +511,7 @@ out:
 	return ret;
 }
 
+/* IPAM's answer, as upstream v1.6 forwards it; an L2 network (no IPAM type) is always ready. */
 static int br_status(struct cni_ctx *ctx)
 {
 	return ctx->conf->ipam_type ? ipam_status(ctx) : 0;

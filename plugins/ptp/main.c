@@ -314,8 +314,12 @@ out:
 	return ret;
 }
 
+/* Whether ADD could work: ptp has no address without IPAM, then IPAM's own STATUS (upstream v1.6). */
 static int ptp_status(struct cni_ctx *ctx)
 {
+	if (!ctx->conf->ipam_type)
+		return cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL,
+				   "ptp needs an IPAM plugin: ipam.type is missing");
 	return ipam_status(ctx);
 }
 
