@@ -134,21 +134,26 @@ if ip link add brtvlanprobe type bridge vlan_filtering 1 2>/dev/null; then
 	H=$(hostveth)
 	assert_eq "$(link_json brt5 | jq -r .linkinfo.info_data.vlan_filtering)" 1 "vlan_filtering"
 	bridge -j vlan show dev "$H" | jq -e '.[0].vlans | any(.vlan == 100 and (.flags | index("PVID")) and (.flags | index("Egress Untagged")))' >/dev/null || fail "no PVID 100 on $H"
-	bridge -j vlan show dev "$H" | jq -e '.[0].vlans | any(.vlan == 1)' >/dev/null || fail "default VLAN removed although preserveDefaultVlan defaults to true"
+	bridge -j vlan show dev "$H" | jq -e '.[0].vlans | map(.vlan) == [100]' >/dev/null || fail "default VLAN kept although preserveDefaultVlan defaults to false (upstream v1.8)"
 	ip -j addr show brt5.100 | jq -e '.[0].addr_info | any(.local == "10.98.0.1")' >/dev/null || fail "gateway not on brt5.100"
 	ip netns exec brt-k5 ping -c1 -W2 10.98.0.1 >/dev/null || fail "pod cannot reach its VLAN gateway"
 	cni_ok bridge CHECK "$(with_prev "$C" "$OUT")"
 	cni_ok bridge DEL "$C"
-	C=$(conf 1.0.0 '{"bridge":"brt5","vlan":100,"preserveDefaultVlan":false}')
+	C=$(conf 1.0.0 '{"bridge":"brt5","vlan":100,"preserveDefaultVlan":true}')
 	cni_ok bridge ADD "$C"
-	bridge -j vlan show dev "$(hostveth)" | jq -e '.[0].vlans | map(.vlan) == [100]' >/dev/null || fail "default VLAN kept: $(bridge -j vlan show dev "$(hostveth)")"
+	bridge -j vlan show dev "$(hostveth)" | jq -e '.[0].vlans | any(.vlan == 1)' >/dev/null || fail "default VLAN removed: $(bridge -j vlan show dev "$(hostveth)")"
 	cni_ok bridge DEL "$C"
 
-	note "vlanTrunk: tagged ranges on the port; invalid trunks refused"
-	C=$(conf 1.0.0 '{"bridge":"brt6","vlanTrunk":[{"id":42},{"minID":200,"maxID":203}],"preserveDefaultVlan":false}')
+	note "vlanTrunk: tagged ranges on the port, VLAN 1 or vlan as the native VLAN; invalid trunks refused"
+	C=$(conf 1.0.0 '{"bridge":"brt6","vlanTrunk":[{"id":42},{"minID":200,"maxID":203}]}')
 	cni_ok bridge ADD "$C"
 	vl=$(bridge -j vlan show dev "$(hostveth)" | jq -c '[.[0].vlans[] | {vlan, vlanEnd, flags}]')
-	jq_ok "$vl" '. == [{"vlan":42,"vlanEnd":null,"flags":null},{"vlan":200,"vlanEnd":203,"flags":null}]'
+	jq_ok "$vl" '. == [{"vlan":1,"vlanEnd":null,"flags":["PVID","Egress Untagged"]},{"vlan":42,"vlanEnd":null,"flags":null},{"vlan":200,"vlanEnd":203,"flags":null}]'
+	cni_ok bridge DEL "$C"
+	C=$(conf 1.0.0 '{"bridge":"brt6","vlan":7,"vlanTrunk":[{"id":42}]}')
+	cni_ok bridge ADD "$C"
+	vl=$(bridge -j vlan show dev "$(hostveth)" | jq -c '[.[0].vlans[] | {vlan, vlanEnd, flags}]')
+	jq_ok "$vl" '. == [{"vlan":7,"vlanEnd":null,"flags":["PVID","Egress Untagged"]},{"vlan":42,"vlanEnd":null,"flags":null}]'
 	cni_ok bridge DEL "$C"
 else
 	# This kernel lacks CONFIG_BRIDGE_VLAN_FILTERING: ADD must fail cleanly, leaving nothing.
@@ -161,7 +166,7 @@ else
 fi
 cni_err bridge ADD "$(conf 1.0.0 '{"vlanTrunk":[{"minID":5,"maxID":2}]}')" 7
 cni_err bridge ADD "$(conf 1.0.0 '{"vlanTrunk":[{"id":4095}]}')" 7
-cni_err bridge ADD "$(conf 1.0.0 '{"vlan":5,"vlanTrunk":[{"id":7}]}')" 7
+cni_err bridge ADD "$(conf 1.0.0 '{"vlan":7,"vlanTrunk":[{"minID":5,"maxID":9}]}')" 7
 cni_err bridge ADD "$(conf 1.0.0 '{"vlan":4095}')" 7
 
 note "enabledad, disableContainerInterface, proxyArp, rpFilter"
@@ -175,7 +180,8 @@ assert_eq "$(sysctl_of ipv4/conf/brt7/rp_filter)" 2 "bridge rp_filter"
 assert_eq "$(sysctl_of "ipv4/conf/$(hostveth)/rp_filter")" 2 "host veth rp_filter"
 cni_ok bridge DEL "$C"
 cni_err bridge ADD "$(conf 1.0.0 '{"rpFilter":3}')" 7
-C=$(conf 1.0.0 '{"bridge":"brt7","disableContainerInterface":true}')
+# With an IPAM plugin it is refused (upstream v1.5; upstream-pod.sh), so L2 only.
+C=$(conf 1.0.0 '{"bridge":"brt7","disableContainerInterface":true}' | jq -c '.ipam = {}')
 cni_ok bridge ADD "$C"
 ip -n brt-k6 -j link show eth0 | jq -e '.[0].flags | index("UP") | not' >/dev/null || fail "pod interface is up despite disableContainerInterface"
 cni_ok bridge CHECK "$(with_prev "$C" "$OUT")"
