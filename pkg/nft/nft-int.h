@@ -17,7 +17,7 @@
 
 struct mnl_socket;
 struct nftnl_rule;
-struct nft_masq_id;
+struct nft_attach;
 
 /* One NETLINK_NETFILTER socket, bound in the netns current at open time. */
 struct nft_sock {
@@ -111,15 +111,20 @@ int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb,
 /* "inet", "ip", "ip6", "bridge": for messages. */
 const char *nft_family_name(uint16_t family);
 
+/* The longest element key: a concatenation such as ip6 . l4proto . port is 24 bytes. */
+#define NFT_KEY_MAX 64
+
 /* A named verdict map: where it lives and what its keys are. */
 struct nft_map {
 	uint16_t family;
 	const char *table, *name;
-	uint32_t key_type;		/* NFT_TYPE_* */
-	uint32_t key_len;		/* bytes */
+	uint32_t key_type;		/* NFT_TYPE_*, or nft's concatenation of them */
+	uint32_t key_len;		/* bytes, at most NFT_KEY_MAX */
 	uint32_t id;			/* NFTA_SET_ID, unique within a batch */
 	bool host_order;		/* keys in host byte order (ifnames) */
 };
+/* A key as nft prints it (an address, a quoted name, else hex), for messages. */
+void nft_key_text(const struct nft_map *m, const void *key, char *out, size_t size);
 
 /* The hook of a base chain. */
 struct nft_hook {
@@ -168,8 +173,9 @@ int nft_chain_get(struct nft_sock *s, uint16_t family, const char *table, const 
 
 /* A map element as read back: key, verdict (NFT_JUMP/NFT_GOTO, 0 if none) and chain. */
 struct nft_elem {
-	uint8_t key[16];
+	uint8_t key[NFT_KEY_MAX];
 	uint32_t klen;
+	uint8_t map;			/* index of its map in a feature's maps (engine only) */
 	uint32_t verdict;
 	char chain[NFT_NAME_MAX];
 };
@@ -178,6 +184,7 @@ struct nft_elems {
 	size_t n, cap;
 };
 void nft_elems_free(struct nft_elems *es);
+int nft_elems_push(struct nft_elems *es, const struct nft_elem *e);
 /* The element of key, or every element (key NULL); a missing map or element is none. */
 int nft_get_elems(struct nft_sock *s, const struct nft_map *m, const void *key, struct nft_elems *out)
 	__attribute__((warn_unused_result));
@@ -206,7 +213,7 @@ void nft_names_free(struct nft_names *nm);
  * none of them names. what prefixes error messages ("masquerade GC").
  */
 int nft_gc_plan(struct nft_sock *s, uint16_t family, const char *table, const char *pfx,
-		const char *what, const char *network, const struct nft_masq_id *keep, size_t n,
+		const char *what, const char *network, const struct nft_attach *keep, size_t n,
 		struct nft_names *kept, struct nft_names *stale, struct cni_err *err)
 	__attribute__((warn_unused_result));
 

@@ -209,18 +209,25 @@ int nft_b_rule_del(struct nft_batch *b, uint16_t family, const char *table, cons
 	return nlh ? 0 : -ENOMEM;
 }
 
-/* The key as nft prints it: an address, or a quoted interface name. */
-static void key_text(const struct nft_map *m, const void *key, char *out, size_t size)
+void nft_key_text(const struct nft_map *m, const void *key, char *out, size_t size)
 {
+	const uint8_t *b = key;
 	char k[17] = "";
+	size_t i, off;
 
 	if (m->key_type == NFT_TYPE_IPADDR || m->key_type == NFT_TYPE_IP6ADDR) {
 		if (!inet_ntop(m->key_type == NFT_TYPE_IPADDR ? AF_INET : AF_INET6, key, out, (socklen_t)size))
 			snprintf(out, size, "?");
 		return;
 	}
-	memcpy(k, key, m->key_len < 16 ? m->key_len : 16);
-	snprintf(out, size, "\"%s\"", k);
+	if (m->key_type == NFT_TYPE_IFNAME) {
+		memcpy(k, key, m->key_len < 16 ? m->key_len : 16);
+		snprintf(out, size, "\"%s\"", k);
+		return;
+	}
+	off = (size_t)snprintf(out, size, "0x");
+	for (i = 0; i < m->key_len && off + 3 <= size; i++)
+		off += (size_t)snprintf(out + off, size - off, "%02x", b[i]);
 }
 
 int nft_b_elem(struct nft_batch *b, const struct nft_map *m, const void *key, uint32_t verdict,
@@ -228,12 +235,12 @@ int nft_b_elem(struct nft_batch *b, const struct nft_map *m, const void *key, ui
 {
 	struct nftnl_set *set = map_with(m, key, verdict, chain);
 	const char *fam = nft_family_name(m->family);
-	char k[64];
+	char k[2 * NFT_KEY_MAX + 8];
 	struct nlmsghdr *nlh;
 
 	if (!set)
 		return -ENOMEM;
-	key_text(m, key, k, sizeof(k));
+	nft_key_text(m, key, k, sizeof(k));
 	if (chain)
 		nlh = nft_batch_add(b, NFT_MSG_NEWSETELEM, m->family, NLM_F_CREATE,
 				    "adding element %s : %s %s to map %s %s %s", k,
@@ -384,6 +391,21 @@ void nft_elems_free(struct nft_elems *es)
 static void elems_reset(void *data)
 {
 	nft_elems_free(data);
+}
+
+int nft_elems_push(struct nft_elems *es, const struct nft_elem *e)
+{
+	if (es->n == es->cap) {
+		size_t cap = es->cap ? 2 * es->cap : 16;
+		struct nft_elem *v = reallocarray(es->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		es->v = v;
+		es->cap = cap;
+	}
+	es->v[es->n++] = *e;
+	return 0;
 }
 
 static int elem_one(struct nftnl_set_elem *e, void *data)
@@ -595,7 +617,7 @@ out:
 }
 
 int nft_gc_plan(struct nft_sock *s, uint16_t family, const char *table, const char *pfx,
-		const char *what, const char *network, const struct nft_masq_id *keep, size_t n,
+		const char *what, const char *network, const struct nft_attach *keep, size_t n,
 		struct nft_names *kept, struct nft_names *stale, struct cni_err *err)
 {
 	char prefix[NFT_NAME_MAX], name[NFT_NAME_MAX], buf[MNL_SOCKET_BUFFER_SIZE];

@@ -1061,7 +1061,7 @@ static const char *rule_jump_target(const struct nftnl_rule *r, char *buf, size_
 }
 
 /* The reference's iptables chains of network whose container is not kept. */
-static int gc_iptables(struct nft_sock *s, const char *network, const struct nft_masq_id *keep,
+static int gc_iptables(struct nft_sock *s, const char *network, const struct nft_attach *keep,
 		       size_t nkeep, struct cni_err *err)
 {
 	static const uint16_t fams[] = { NFPROTO_IPV4, NFPROTO_IPV6 };
@@ -1099,7 +1099,7 @@ static int gc_iptables(struct nft_sock *s, const char *network, const struct nft
 	return ret;
 }
 
-int nft_portmap_gc(const char *network, const struct nft_masq_id *keep, size_t nkeep,
+int nft_portmap_gc(const char *network, const struct nft_attach *keep, size_t nkeep,
 		   struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
 {
 	struct nft_names stale = { 0 };

@@ -26,7 +26,8 @@ static const char *const bridge_args[] = { "MAC", "IP", NULL };
 struct br_state {
 	struct br_conf c;
 	struct nl_sock *node, *pod;
-	struct nft_masq_id id;
+	struct nft_sock *nft;		/* masquerade and spoof check share it */
+	struct nft_attach id;
 	char host_name[PODNET_VETH_NAMELEN];
 };
 
@@ -38,10 +39,13 @@ static int state_open(struct cni_ctx *ctx, struct br_state *s, bool need_pod)
 	ret = br_conf_load(ctx, &s->c);
 	if (ret < 0)
 		return ret;
-	s->id = (struct nft_masq_id){ ctx->conf->name, ctx->container_id, ctx->ifname };
+	s->id = (struct nft_attach){ ctx->conf->name, ctx->container_id, ctx->ifname };
 	if (ctx->container_id && ctx->ifname)
 		podnet_veth_name(ctx->conf->name, ctx->container_id, ctx->ifname, s->host_name);
 	ret = nl_sock_open(-1, &s->node, &ctx->err);
+	/* One nftables socket for the whole invocation, masquerade and spoof check alike. */
+	if (ret == 0 && (s->c.ip_masq || s->c.macspoofchk))
+		ret = nft_open(&s->nft, &ctx->err);
 	if (ret < 0 || ctx->netns_fd < 0)
 		return ret;
 	ret = nl_sock_open(ctx->netns_fd, &s->pod, need_pod ? &ctx->err : &scratch);
@@ -53,6 +57,7 @@ static void state_close(struct br_state *s)
 {
 	nl_sock_close(s->pod);
 	nl_sock_close(s->node);
+	nft_close(s->nft);
 	br_conf_release(&s->c);
 }
 
@@ -246,14 +251,13 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 		goto fail;
 	}
 	if (s.c.ip_masq && nips) {
-		ret = nft_masq_add(&s.id, ips, nips, &ctx->err);
+		ret = nft_masq_add(s.nft, &s.id, ips, nips, &ctx->err);
 		if (ret < 0)
 			goto fail;
 		masq_done = true;
 	}
 	if (s.c.macspoofchk) {
-		ret = nft_spoofchk_add(&(struct nft_spoofchk){ ctx->conf->name, ctx->container_id,
-			ctx->ifname, v.host_name }, v.pod_mac, &ctx->err);
+		ret = nft_spoofchk_add(s.nft, &s.id, v.host_name, v.pod_mac, &ctx->err);
 		if (ret < 0)
 			goto fail;
 	}
@@ -275,7 +279,7 @@ fail:
 	if (masq_done) {
 		struct cni_err e = { 0 };
 
-		if (nft_masq_del(&s.id, ips, nips, &e) < 0)
+		if (nft_masq_del(s.nft, &s.id, ips, nips, &e) < 0)
 			fprintf(stderr, "bridge: rollback: %s\n", e.msg);
 	}
 	if (ipam_done)
@@ -284,8 +288,7 @@ fail:
 		struct cni_err e = { 0 };
 
 		if (s.c.macspoofchk)
-			(void)!nft_spoofchk_del(&(struct nft_spoofchk){ ctx->conf->name,
-				ctx->container_id, ctx->ifname, v.host_name }, &e);
+			(void)!nft_spoofchk_del(s.nft, &s.id, v.host_name, &e);
 		if (podnet_veth_remove(s.node, s.pod, ctx->ifname, s.host_name, &e) < 0)
 			fprintf(stderr, "bridge: rollback: %s\n", e.msg);
 	}
@@ -341,10 +344,9 @@ static int br_del(struct cni_ctx *ctx)
 		ips = result_ips(ctx->conf->prev_result, -1, &nips);
 	}
 	if (s.c.ip_masq)
-		keep_first(&ret, nft_masq_del(&s.id, ips, nips, &ctx->err));
+		keep_first(&ret, nft_masq_del(s.nft, &s.id, ips, nips, &ctx->err));
 	if (s.c.macspoofchk)
-		keep_first(&ret, nft_spoofchk_del(&(struct nft_spoofchk){ ctx->conf->name,
-			ctx->container_id, ctx->ifname, s.host_name }, &ctx->err));
+		keep_first(&ret, nft_spoofchk_del(s.nft, &s.id, s.host_name, &ctx->err));
 	keep_first(&ret, podnet_veth_remove(s.node, s.pod, ctx->ifname, s.host_name, &ctx->err));
 	if (s.c.l3) {
 		r = ipam_del(ctx);
@@ -463,14 +465,13 @@ static int br_check(struct cni_ctx *ctx)
 		goto out;
 	ips = result_ips(prev, iface, &nips);
 	if (s.c.ip_masq && nips)
-		ret = nft_masq_check(&s.id, ips, nips, &ctx->err);
+		ret = nft_masq_check(s.nft, &s.id, ips, nips, &ctx->err);
 	if (!ret && s.c.macspoofchk) {
 		struct nl_link pl;
 
 		ret = nl_link_get(s.pod, ctx->ifname, &pl, &ctx->err);
 		if (!ret)
-			ret = nft_spoofchk_check(&(struct nft_spoofchk){ ctx->conf->name, ctx->container_id,
-				ctx->ifname, s.host_name }, pl.mac, &ctx->err);
+			ret = nft_spoofchk_check(s.nft, &s.id, s.host_name, pl.mac, &ctx->err);
 	}
 out:
 	free(ips);
@@ -481,8 +482,8 @@ out:
 static int br_gc(struct cni_ctx *ctx)
 {
 	const struct cni_conf *conf = ctx->conf;
-	struct nft_masq_id *keep = NULL;
-	struct nft_spoofchk *sc = NULL;
+	struct nft_attach *keep = NULL;
+	struct nft_sock *nft = NULL;
 	size_t i;
 	int ret = 0;
 
@@ -492,21 +493,20 @@ static int br_gc(struct cni_ctx *ctx)
 	if (!conf->has_valid)
 		return ret;
 	keep = calloc(conf->n_valid ? conf->n_valid : 1, sizeof(*keep));
-	sc = calloc(conf->n_valid ? conf->n_valid : 1, sizeof(*sc));
-	if (!keep || !sc) {
+	if (!keep) {
 		keep_first(&ret, cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "GC"));
 		goto out;
 	}
-	for (i = 0; i < conf->n_valid; i++) {
-		keep[i] = (struct nft_masq_id){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname };
-		sc[i] = (struct nft_spoofchk){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname,
-						  NULL };
-	}
+	for (i = 0; i < conf->n_valid; i++)
+		keep[i] = (struct nft_attach){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname };
+	keep_first(&ret, nft_open(&nft, &ctx->err));
+	if (!nft)
+		goto out;
 	/* Every attachment of this network, whatever this config says of ipMasq/macspoofchk now. */
-	keep_first(&ret, nft_masq_gc(conf->name, keep, conf->n_valid, &ctx->err));
-	keep_first(&ret, nft_spoofchk_gc(conf->name, sc, conf->n_valid, &ctx->err));
+	keep_first(&ret, nft_masq_gc(nft, conf->name, keep, conf->n_valid, &ctx->err));
+	keep_first(&ret, nft_spoofchk_gc(nft, conf->name, keep, conf->n_valid, &ctx->err));
 out:
-	free(sc);
+	nft_close(nft);
 	free(keep);
 	return ret;
 }

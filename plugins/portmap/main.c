@@ -201,7 +201,7 @@ static int portmap_check(struct cni_ctx *ctx)
 static int portmap_gc(struct cni_ctx *ctx)
 {
 	struct nft_pm_gone *gone = NULL;
-	struct nft_masq_id *keep = NULL;
+	struct nft_attach *keep = NULL;
 	struct portmap_conf c;
 	size_t i, n = 0;
 	int ret;

@@ -16,9 +16,9 @@
 #include "cni/skel.h"
 #include "ptp.h"
 
-static struct nft_masq_id masq_id(const struct cni_ctx *ctx)
+static struct nft_attach masq_id(const struct cni_ctx *ctx)
 {
-	struct nft_masq_id id = {
+	struct nft_attach id = {
 		.network = ctx->conf->name,
 		.container_id = ctx->container_id,
 		.ifname = ctx->ifname,
@@ -27,9 +27,9 @@ static struct nft_masq_id masq_id(const struct cni_ctx *ctx)
 	return id;
 }
 
-static int add_masq(struct cni_ctx *ctx, const struct ptp_plan *p)
+static int add_masq(struct cni_ctx *ctx, struct nft_sock *nft, const struct ptp_plan *p)
 {
-	struct nft_masq_id id = masq_id(ctx);
+	struct nft_attach id = masq_id(ctx);
 	struct cni_prefix *v = NULL;
 	size_t n;
 	int ret;
@@ -37,7 +37,7 @@ static int add_masq(struct cni_ctx *ctx, const struct ptp_plan *p)
 	ret = ptp_plan_masq(p, &v, &n);
 	if (ret < 0)
 		return cni_err_set(&ctx->err, CNI_ERR_INTERNAL, ret, "masquerade");
-	ret = nft_masq_add(&id, v, n, &ctx->err);
+	ret = nft_masq_add(nft, &id, v, n, &ctx->err);
 	free(v);
 	return ret;
 }
@@ -64,6 +64,7 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 	struct cni_result *ipam = NULL, addrs;
 	struct ptp_plan p = { 0 };
 	struct nl_sock *host = NULL, *pod = NULL;
+	struct nft_sock *nft = NULL;
 	struct podnet_veth_req req = { 0 };
 	struct podnet_conf pc = { 0 };
 	struct podnet_veth veth;
@@ -129,7 +130,9 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 		goto fail;
 
 	if (c.ipmasq) {
-		ret = add_masq(ctx, &p);
+		ret = nft_open(&nft, &ctx->err);
+		if (!ret)
+			ret = add_masq(ctx, nft, &p);
 		if (ret < 0)
 			goto fail;
 		masq = true;
@@ -142,10 +145,10 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result **out)
 fail:
 	/* Undo in reverse; ctx->err keeps the first error, undo failures go to scratch. */
 	if (ret < 0 && masq) {
-		struct nft_masq_id id = masq_id(ctx);
+		struct nft_attach id = masq_id(ctx);
 		struct cni_err scratch = { 0 };
 
-		(void)!nft_masq_del(&id, NULL, 0, &scratch);
+		(void)!nft_masq_del(nft, &id, NULL, 0, &scratch);
 	}
 	if (ret < 0 && leased)
 		ipam_del(ctx);
@@ -154,6 +157,7 @@ fail:
 
 		(void)!podnet_veth_remove(host, pod, ctx->ifname, host_name, &scratch);
 	}
+	nft_close(nft);
 	nl_sock_close(pod);
 	nl_sock_close(host);
 	ptp_plan_clear(&p);
@@ -211,14 +215,18 @@ static int ptp_del(struct cni_ctx *ctx)
 	nl_sock_close(host);
 
 	if (c.ipmasq) {
-		struct nft_masq_id id = masq_id(ctx);
+		struct nft_attach id = masq_id(ctx);
+		struct nft_sock *nft = NULL;
 
 		r = prev_ips(ctx->conf->prev_result, &ips, &n);
 		if (r < 0)
 			r = cni_err_set(&ctx->err, CNI_ERR_INTERNAL, r, "masquerade");
 		else
-			r = nft_masq_del(&id, ips, n, &ctx->err);
+			r = nft_open(&nft, &ctx->err);
+		if (!r)
+			r = nft_masq_del(nft, &id, ips, n, &ctx->err);
 		ret = ret ? ret : r;
+		nft_close(nft);
 		free(ips);
 	}
 	return ret;
@@ -298,13 +306,17 @@ static int ptp_check(struct cni_ctx *ctx)
 	if (!ret)
 		ret = ptp_host_check(host, &c, &p, &hl, &ctx->err);
 	if (!ret && c.ipmasq) {
-		struct nft_masq_id id = masq_id(ctx);
+		struct nft_attach id = masq_id(ctx);
+		struct nft_sock *nft = NULL;
 
 		ret = ptp_plan_masq(&p, &masq, &n);
 		if (ret < 0)
 			ret = cni_err_set(&ctx->err, CNI_ERR_INTERNAL, ret, "masquerade");
 		else
-			ret = nft_masq_check(&id, masq, n, &ctx->err);
+			ret = nft_open(&nft, &ctx->err);
+		if (!ret)
+			ret = nft_masq_check(nft, &id, masq, n, &ctx->err);
+		nft_close(nft);
 	}
 out:
 	free(masq);
@@ -329,7 +341,8 @@ static int ptp_status(struct cni_ctx *ctx)
  */
 static int ptp_gc(struct cni_ctx *ctx)
 {
-	struct nft_masq_id *keep = NULL;
+	struct nft_attach *keep = NULL;
+	struct nft_sock *nft = NULL;
 	struct cni_err scratch = { 0 };
 	struct ptp_conf c;
 	size_t i;
@@ -350,9 +363,13 @@ static int ptp_gc(struct cni_ctx *ctx)
 		keep[i].container_id = ctx->conf->valid[i].container_id;
 		keep[i].ifname = ctx->conf->valid[i].ifname;
 	}
-	r = nft_masq_gc(ctx->conf->name, keep, ctx->conf->n_valid, c.ipmasq ? &ctx->err : &scratch);
+	r = nft_open(&nft, c.ipmasq ? &ctx->err : &scratch);
+	if (!r)
+		r = nft_masq_gc(nft, ctx->conf->name, keep, ctx->conf->n_valid,
+				c.ipmasq ? &ctx->err : &scratch);
 	if (c.ipmasq)
 		ret = ret ? ret : r;
+	nft_close(nft);
 	free(keep);
 	return ret;
 }

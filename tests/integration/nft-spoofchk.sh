@@ -20,24 +20,29 @@ cat >"$TMP/sct.c" <<'EOF'
 
 int main(int argc, char **argv)
 {
-	struct nft_spoofchk a = { 0 }, keep[16] = { { 0 } };
+	struct nft_attach a = { 0 }, keep[16] = { { 0 } };
 	struct cni_err err = { 0 };
+	struct nft_sock *s = NULL;
+	const char *host = NULL;
 	unsigned int m[6];
 	uint8_t mac[6];
 	int ret = -1, i;
 
 	if (argc >= 6) {
-		a = (struct nft_spoofchk){ argv[2], argv[3], argv[4], strcmp(argv[5], "-") ? argv[5] : NULL };
+		a = (struct nft_attach){ argv[2], argv[3], argv[4] };
+		host = strcmp(argv[5], "-") ? argv[5] : NULL;
 	}
 	if (argc == 7 && sscanf(argv[6], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6)
 		for (i = 0; i < 6; i++)
 			mac[i] = (uint8_t)m[i];
+	if (nft_open(&s, &err) < 0)
+		argc = 0;
 	if (argc == 7 && !strcmp(argv[1], "add"))
-		ret = nft_spoofchk_add(&a, mac, &err);
+		ret = nft_spoofchk_add(s, &a, host, mac, &err);
 	else if (argc == 7 && !strcmp(argv[1], "check"))
-		ret = nft_spoofchk_check(&a, mac, &err);
+		ret = nft_spoofchk_check(s, &a, host, mac, &err);
 	else if (argc == 6 && !strcmp(argv[1], "del"))
-		ret = nft_spoofchk_del(&a, &err);
+		ret = nft_spoofchk_del(s, &a, host, &err);
 	else if (argc >= 3 && argc < 19 && !strcmp(argv[1], "gc")) {
 		for (i = 3; i < argc; i++) {
 			char *slash = strchr(argv[i], '/');
@@ -48,11 +53,13 @@ int main(int argc, char **argv)
 			keep[i - 3].container_id = argv[i];
 			keep[i - 3].ifname = slash + 1;
 		}
-		ret = nft_spoofchk_gc(argv[2], keep, (size_t)(argc - 3), &err);
+		ret = nft_spoofchk_gc(s, argv[2], keep, (size_t)(argc - 3), &err);
 	} else {
 		fprintf(stderr, "usage\n");
+		nft_close(s);
 		return 2;
 	}
+	nft_close(s);
 	if (ret < 0)
 		fprintf(stderr, "code=%d %s [%s]\n", err.code, err.msg, err.details);
 	return ret < 0;

@@ -25,12 +25,17 @@ int main(int argc, char **argv)
 {
 	struct cni_err err = { 0 };
 	struct cni_prefix *ips = NULL;
-	struct nft_masq_id *keep = NULL, id;
+	struct nft_attach *keep = NULL, id;
+	struct nft_sock *s = NULL;
 	size_t n = 0, i;
 	int ret;
 
 	if (argc < 3)
 		return usage();
+	if (nft_open(&s, &err) < 0) {
+		ret = -1;
+		goto done;
+	}
 	if (!strcmp(argv[1], "gc")) {
 		n = (size_t)(argc - 3);
 		keep = calloc(n + 1, sizeof(*keep));
@@ -44,12 +49,12 @@ int main(int argc, char **argv)
 			keep[i].container_id = argv[3 + i];
 			keep[i].ifname = slash + 1;
 		}
-		ret = nft_masq_gc(argv[2], keep, n, &err);
+		ret = nft_masq_gc(s, argv[2], keep, n, &err);
 		goto done;
 	}
 	if (argc < 5)
 		return usage();
-	id = (struct nft_masq_id){ .network = argv[2], .container_id = argv[3], .ifname = argv[4] };
+	id = (struct nft_attach){ .network = argv[2], .container_id = argv[3], .ifname = argv[4] };
 	n = (size_t)(argc - 5);
 	ips = calloc(n + 1, sizeof(*ips));
 	for (i = 0; ips && i < n; i++)
@@ -58,14 +63,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	if (!strcmp(argv[1], "add"))
-		ret = nft_masq_add(&id, ips, n, &err);
+		ret = nft_masq_add(s, &id, ips, n, &err);
 	else if (!strcmp(argv[1], "del"))
-		ret = nft_masq_del(&id, ips, n, &err);
+		ret = nft_masq_del(s, &id, ips, n, &err);
 	else if (!strcmp(argv[1], "check"))
-		ret = nft_masq_check(&id, ips, n, &err);
+		ret = nft_masq_check(s, &id, ips, n, &err);
 	else
 		return usage();
 done:
+	nft_close(s);
 	free(ips);
 	free(keep);
 	if (ret < 0) {

@@ -18,6 +18,20 @@ static void fk_reset(void)
 	fk_reset_for(0, 0);
 }
 
+/* The caller-owned socket every call of a plugin invocation shares. */
+static struct nft_sock *S;
+
+static int open_sock(void **state)
+{
+	return nft_open(&S, NULL);
+}
+
+static int close_sock(void **state)
+{
+	nft_close(S);
+	return 0;
+}
+
 /* ---- tests ---- */
 
 static struct cni_prefix P(const char *s)
@@ -156,7 +170,7 @@ static void test_batch_error_names_object(void **state)
 static void test_add_batch_and_error(void **state)
 {
 	struct cni_prefix ips[2] = { P("10.22.0.5/16"), P("fd22::5/64") };
-	struct nft_masq_id id = { .network = "nfttnet", .container_id = "cid1", .ifname = "eth0" };
+	struct nft_attach id = { .network = "nfttnet", .container_id = "cid1", .ifname = "eth0" };
 	static const uint16_t want[] = {
 		NFT_MSG_NEWTABLE, NFT_MSG_NEWSET, NFT_MSG_NEWSET,
 		NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
@@ -167,7 +181,7 @@ static void test_add_batch_and_error(void **state)
 	size_t i;
 
 	fk_reset();
-	assert_int_equal(nft_masq_add(&id, ips, 2, &err), 0);
+	assert_int_equal(nft_masq_add(S, &id, ips, 2, &err), 0);
 	assert_int_equal(fk.batches, 1);
 	assert_int_equal(fk.ntypes, sizeof(want) / sizeof(want[0]));
 	for (i = 0; i < fk.ntypes; i++)
@@ -180,7 +194,7 @@ static void test_add_batch_and_error(void **state)
 	fk.fail_type = NFT_MSG_NEWSETELEM;
 	fk.fail_nth = 1;
 	fk.fail_errno = EPERM;
-	assert_int_equal(nft_masq_add(&id, ips, 2, &err), -EPERM);
+	assert_int_equal(nft_masq_add(S, &id, ips, 2, &err), -EPERM);
 	assert_int_equal(fk.batches, 1);	/* EPERM is not retried */
 	assert_int_equal(err.code, CNI_ERR_NFT);
 	assert_non_null(strstr(err.msg, "adding element fd22::5"));
@@ -192,14 +206,14 @@ static void test_add_batch_and_error(void **state)
 static void test_add_takeover_retry(void **state)
 {
 	struct cni_prefix ip = P("10.22.0.5/16");
-	struct nft_masq_id id = { .network = "n", .container_id = "c", .ifname = "eth0" };
+	struct nft_attach id = { .network = "n", .container_id = "c", .ifname = "eth0" };
 	struct cni_err err = { 0 };
 
 	fk_reset();
 	fk.fail_type = NFT_MSG_NEWSETELEM;
 	fk.fail_errno = EEXIST;
 	/* Every attempt fails the same way: bounded retries, last error kept. */
-	assert_int_equal(nft_masq_add(&id, &ip, 1, &err), -EEXIST);
+	assert_int_equal(nft_masq_add(S, &id, &ip, 1, &err), -EEXIST);
 	assert_true(fk.batches > 1 && fk.batches <= 5);
 	assert_int_equal(fk.types[fk.ntypes - 2], NFT_MSG_DELSETELEM);
 	assert_int_equal(fk.types[fk.ntypes - 1], NFT_MSG_NEWSETELEM);
@@ -209,11 +223,11 @@ static void test_add_takeover_retry(void **state)
 /* DEL of something that is not there sends no batch at all. */
 static void test_del_nothing(void **state)
 {
-	struct nft_masq_id id = { .network = "n", .container_id = "c", .ifname = "eth0" };
+	struct nft_attach id = { .network = "n", .container_id = "c", .ifname = "eth0" };
 	struct cni_err err = { 0 };
 
 	fk_reset();
-	assert_int_equal(nft_masq_del(&id, NULL, 0, &err), 0);
+	assert_int_equal(nft_masq_del(S, &id, NULL, 0, &err), 0);
 	assert_int_equal(fk.batches, 0);
 	assert_int_equal(err.code, 0);
 	/* The reference's nftables chain is listed (an empty dump here). */
@@ -223,16 +237,16 @@ static void test_del_nothing(void **state)
 static void test_bad_args(void **state)
 {
 	struct cni_prefix ips[2] = { P("10.22.0.5/16"), P("10.22.0.5/24") };
-	struct nft_masq_id id = { .network = "n", .container_id = "c", .ifname = "eth0" };
-	struct nft_masq_id noid = { .network = "n" };
+	struct nft_attach id = { .network = "n", .container_id = "c", .ifname = "eth0" };
+	struct nft_attach noid = { .network = "n" };
 	struct cni_err err = { 0 };
 
 	fk_reset();
-	assert_int_equal(nft_masq_add(&id, ips, 2, &err), -EINVAL);
+	assert_int_equal(nft_masq_add(S, &id, ips, 2, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "twice"));
 	cni_err_clear(&err);
-	assert_int_equal(nft_masq_del(&noid, NULL, 0, &err), -EINVAL);
-	assert_int_equal(nft_masq_add(&id, NULL, 0, NULL), 0);
+	assert_int_equal(nft_masq_del(S, &noid, NULL, 0, &err), -EINVAL);
+	assert_int_equal(nft_masq_add(S, &id, NULL, 0, NULL), 0);
 	assert_int_equal(fk.batches + fk.queries, 0);
 }
 
@@ -251,14 +265,14 @@ static void test_dump_interrupted_redone(void **state)
 	fk.intr_dumps = 2;
 	fk.dump[0][0] = NFT_MASQ_TABLE;
 	fk.dump[0][1] = "masq-0123456789abcdef-0123456789abcdef";
-	assert_int_equal(nft_masq_gc("n", NULL, 0, &err), 0);
+	assert_int_equal(nft_masq_gc(S, "n", NULL, 0, &err), 0);
 	assert_int_equal(err.code, 0);
 	assert_int_equal(fk.intr_dumps, 0);
 
 	fk_reset();
 	fk.kernel_queue = true;
 	fk.intr_dumps = 1000;
-	assert_int_equal(nft_masq_gc("n", NULL, 0, &err), -EAGAIN);
+	assert_int_equal(nft_masq_gc(S, "n", NULL, 0, &err), -EAGAIN);
 	assert_int_equal(1000 - fk.intr_dumps, NFT_DUMP_RETRIES);
 	assert_int_equal(fk.queries, NFT_DUMP_RETRIES);
 }
@@ -383,5 +397,5 @@ int main(void)
 		cmocka_unit_test(test_extack_offset),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, open_sock, close_sock);
 }

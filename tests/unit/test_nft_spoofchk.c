@@ -22,7 +22,22 @@ static void fk_reset(void)
 
 #define CHAIN1 "sc-9662e8b9c85e1dd8-55d96a8a58fb0379"
 static const uint8_t MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x5c, 0x01 };
-static const struct nft_spoofchk A = { "sctnet", "sctcid1", "eth0", "vethsct1" };
+static const struct nft_attach A = { "sctnet", "sctcid1", "eth0" };
+#define HOST "vethsct1"
+
+/* The caller-owned socket every call of a plugin invocation shares. */
+static struct nft_sock *S;
+
+static int open_sock(void **state)
+{
+	return nft_open(&S, NULL);
+}
+
+static int close_sock(void **state)
+{
+	nft_close(S);
+	return 0;
+}
 
 static void test_names(void **state)
 {
@@ -74,7 +89,7 @@ static void test_add_one_batch(void **state)
 	size_t i;
 
 	fk_reset();
-	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), 0);
+	assert_int_equal(nft_spoofchk_add(S, &A, HOST, MAC, &err), 0);
 	assert_int_equal(err.code, 0);
 	assert_int_equal(fk.batches, 1);
 	assert_int_equal(fk.queries, 0);
@@ -128,7 +143,7 @@ static void test_add_takeover(void **state)
 	fk.fail_type = NFT_MSG_NEWSETELEM;
 	fk.fail_errno = EBUSY;
 	fk.fail_batches = 1;
-	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), 0);
+	assert_int_equal(nft_spoofchk_add(S, &A, HOST, MAC, &err), 0);
 	assert_int_equal(err.code, 0);
 	assert_int_equal(fk.batches, 2);
 	assert_int_equal(fk.types[fk.ntypes - 2], NFT_MSG_DELSETELEM);
@@ -139,7 +154,7 @@ static void test_add_takeover(void **state)
 	fk_reset();
 	fk.fail_type = NFT_MSG_NEWSETELEM;
 	fk.fail_errno = EEXIST;
-	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), -EEXIST);
+	assert_int_equal(nft_spoofchk_add(S, &A, HOST, MAC, &err), -EEXIST);
 	assert_true(fk.batches > 1 && fk.batches <= 5);
 	assert_int_equal(err.code, CNI_ERR_NFT);
 	assert_non_null(strstr(err.msg, "element \"vethsct1\" : jump " CHAIN1));
@@ -155,7 +170,7 @@ static void test_add_error_named(void **state)
 	fk.fail_nth = 1;
 	fk.fail_errno = EPERM;
 	fk.extack = "sct: refused";
-	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), -EPERM);
+	assert_int_equal(nft_spoofchk_add(S, &A, HOST, MAC, &err), -EPERM);
 	assert_int_equal(fk.batches, 1);
 	assert_int_equal(err.code, CNI_ERR_NFT);
 	assert_int_equal(err.errnum, EPERM);
@@ -171,13 +186,13 @@ static void test_transport_failure(void **state)
 
 	fk_reset();
 	fk.send_errno = ENOBUFS;
-	assert_int_equal(nft_spoofchk_add(&A, MAC, &err), -ENOBUFS);
+	assert_int_equal(nft_spoofchk_add(S, &A, HOST, MAC, &err), -ENOBUFS);
 	assert_int_equal(err.code, CNI_ERR_NFT);
 	assert_non_null(strstr(err.msg, "sending nftables batch"));
 
 	/* A query failing the same way fails DEL, with context. */
 	cni_err_clear(&err);
-	assert_int_equal(nft_spoofchk_del(&A, &err), -ENOBUFS);
+	assert_int_equal(nft_spoofchk_del(S, &A, HOST, &err), -ENOBUFS);
 	assert_int_equal(err.code, CNI_ERR_NFT);
 	assert_non_null(strstr(err.msg, CHAIN1));
 }
@@ -188,7 +203,7 @@ static void test_del_nothing(void **state)
 	struct cni_err err = { 0 };
 
 	fk_reset();
-	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(nft_spoofchk_del(S, &A, HOST, &err), 0);
 	assert_int_equal(err.code, 0);
 	assert_int_equal(fk.batches, 0);
 	assert_int_equal(fk.queries, 3);
@@ -200,12 +215,11 @@ static void test_del_ours(void **state)
 		NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, NFT_MSG_DELRULE, NFT_MSG_DELCHAIN,
 	};
 	static const uint16_t listed[] = { NFT_MSG_DELRULE, NFT_MSG_DELCHAIN };
-	struct nft_spoofchk nohost = A;
 	struct cni_err err = { 0 };
 
 	fk_reset();
 	fk.chains[0] = CHAIN1;
-	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(nft_spoofchk_del(S, &A, HOST, &err), 0);
 	assert_int_equal(fk.batches, 1);
 	want_types(guarded, 4);
 	assert_string_equal(fk.names[0], "vethsct1");
@@ -218,7 +232,7 @@ static void test_del_ours(void **state)
 	fk.fail_type = NFT_MSG_DELCHAIN;
 	fk.fail_errno = EBUSY;
 	fk.fail_batches = 1;
-	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(nft_spoofchk_del(S, &A, HOST, &err), 0);
 	assert_int_equal(err.code, 0);
 	assert_int_equal(fk.batches, 2);
 	assert_int_equal(fk.elem_dumps, 1);
@@ -227,8 +241,7 @@ static void test_del_ours(void **state)
 	/* No host name: the map is listed from the start. */
 	fk_reset();
 	fk.chains[0] = CHAIN1;
-	nohost.host_ifname = NULL;
-	assert_int_equal(nft_spoofchk_del(&nohost, &err), 0);
+	assert_int_equal(nft_spoofchk_del(S, &A, NULL, &err), 0);
 	assert_int_equal(fk.elem_dumps, 1);
 	want_types(listed, 2);
 }
@@ -244,7 +257,7 @@ static void test_del_reference(void **state)
 	fk_reset();
 	fk.chains[0] = "cni-br-iface-sctcid1-eth0";
 	fk.chains[1] = "cni-br-iface-sctcid1-eth0-mac";
-	assert_int_equal(nft_spoofchk_del(&A, &err), 0);
+	assert_int_equal(nft_spoofchk_del(S, &A, HOST, &err), 0);
 	assert_int_equal(fk.batches, 1);
 	want_types(want, 4);
 	assert_string_equal(fk.names[2], "cni-br-iface-sctcid1-eth0");
@@ -255,7 +268,7 @@ static void test_del_reference(void **state)
 static void test_gc(void **state)
 {
 	static const uint16_t want[] = { NFT_MSG_DELRULE, NFT_MSG_DELCHAIN };
-	struct nft_spoofchk keep[1] = { { .container_id = "keep", .ifname = "eth0" } };
+	struct nft_attach keep[1] = { { .container_id = "keep", .ifname = "eth0" } };
 	char kept[NFT_SC_NAMELEN], stale[NFT_SC_NAMELEN], other[NFT_SC_NAMELEN];
 	struct cni_err err = { 0 };
 
@@ -274,7 +287,7 @@ static void test_gc(void **state)
 	fk.dump[4][0] = "nat";
 	fk.dump[4][1] = stale;
 	fk.chains[0] = stale;
-	assert_int_equal(nft_spoofchk_gc("sctnet", keep, 1, &err), 0);
+	assert_int_equal(nft_spoofchk_gc(S, "sctnet", keep, 1, &err), 0);
 	assert_int_equal(err.code, 0);
 	assert_int_equal(fk.batches, 1);
 	assert_int_equal(fk.elem_dumps, 1);
@@ -285,24 +298,23 @@ static void test_gc(void **state)
 	fk_reset();
 	fk.dump[0][0] = NFT_SC_TABLE;
 	fk.dump[0][1] = kept;
-	assert_int_equal(nft_spoofchk_gc("sctnet", keep, 1, &err), 0);
+	assert_int_equal(nft_spoofchk_gc(S, "sctnet", keep, 1, &err), 0);
 	assert_int_equal(fk.batches, 0);
 	assert_int_equal(fk.elem_dumps, 0);
 }
 
 static void test_bad_args(void **state)
 {
-	struct nft_spoofchk longname = A, noid = { .network = "n", .ifname = "eth0", .host_ifname = "v" };
+	struct nft_attach noid = { .network = "n", .ifname = "eth0" };
 	struct cni_err err = { 0 };
 
 	fk_reset();
-	longname.host_ifname = "0123456789abcdef";
-	assert_int_equal(nft_spoofchk_add(&longname, MAC, &err), -EINVAL);
+	assert_int_equal(nft_spoofchk_add(S, &A, "0123456789abcdef", MAC, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "0123456789abcdef"));
-	assert_int_equal(nft_spoofchk_check(&noid, MAC, NULL), -EINVAL);
-	assert_int_equal(nft_spoofchk_del(&noid, NULL), -EINVAL);
-	assert_int_equal(nft_spoofchk_gc(NULL, NULL, 0, NULL), -EINVAL);
-	assert_int_equal(nft_spoofchk_add(&A, NULL, NULL), -EINVAL);
+	assert_int_equal(nft_spoofchk_check(S, &noid, "v", MAC, NULL), -EINVAL);
+	assert_int_equal(nft_spoofchk_del(S, &noid, "v", NULL), -EINVAL);
+	assert_int_equal(nft_spoofchk_gc(S, NULL, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(nft_spoofchk_add(S, &A, HOST, NULL, NULL), -EINVAL);
 	assert_int_equal(fk.batches + fk.queries, 0);
 }
 
@@ -322,5 +334,5 @@ int main(void)
 		cmocka_unit_test(test_bad_args),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, open_sock, close_sock);
 }
