@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Private to pkg/nft (and its unit tests): the netfilter socket, batches,
- * the object builders and lookups both modules (masquerade, spoof check)
- * share, and each module's names and rule builders.
+ * the object builders and lookups every feature shares, expression
+ * builders, and each feature's names and rule builders. The attachment
+ * engine that drives the features is in attach.h.
  */
 #ifndef CNIP_NFT_INT_H
 #define CNIP_NFT_INT_H
@@ -96,7 +97,7 @@ typedef int (*nft_msg_cb)(const struct nlmsghdr *nlh, void *data);
 int nft_sock_query(struct nft_sock *s, struct nlmsghdr *nlh, nft_msg_cb cb,
 		   void (*reset)(void *), void *data) __attribute__((warn_unused_result));
 
-/* ---- objects shared by both modules (objs.c) ---- */
+/* ---- objects every feature uses (objs.c) ---- */
 
 /* Attempts of a change that lost a race or guessed wrong (EBUSY, EEXIST, ENOENT). */
 #define NFT_ATTEMPTS 5

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * What masquerade and spoof check both do with nftables objects, the family
+ * What every feature does with nftables objects, the family
  * and table given: batch messages for tables, maps, chains, rules and map
  * elements; lookups of one chain, one chain's rules, a map's elements; GC's
  * listing of stale attachment chains; and the bounded retry of a change.
