@@ -41,6 +41,9 @@ enum { OURS, REF, FLOOR, NLANES };
 static const char lane_char[NLANES] = { 'o', 'r', 'f' };
 static const char *const lane_name[NLANES] = { "ours", "reference", "floor" };
 
+/* The plugins the start-up and size phases look at, where they exist. */
+static const char *const plugins[] = { "loopback", "bridge", "ptp", "host-local", "portmap", "tuning", NULL };
+
 enum floor_kind { FLOOR_NONE, FLOOR_BRIDGE, FLOOR_PTP };
 
 /* One kind of network the phases attach pods to. */
@@ -843,7 +846,6 @@ static void lane_order(int i, int order[NLANES])
 
 static void startup(void)
 {
-	static const char *const plugins[] = { "loopback", "bridge", "ptp", "host-local", "portmap", NULL };
 	const char *conf = "{\"cniVersion\":\"1.0.0\"}";
 	struct series w[NLANES + 1] = { 0 }, c[NLANES + 1] = { 0 }, r[NLANES + 1] = { 0 };
 	char path[NLANES + 1][PATH_MAX], label[64];
@@ -929,7 +931,6 @@ static long stripped_size(const char *path)
 
 static void sizes(void)
 {
-	static const char *const plugins[] = { "loopback", "bridge", "ptp", "host-local", "portmap", NULL };
 	char path[PATH_MAX], label[64];
 	double v[NLANES];
 
