@@ -67,7 +67,8 @@ endef
 $(eval $(call variant,$(BUILD),$(REL_CFLAGS),$(REL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_CFLAGS),$(SAN_LDFLAGS)))
 
-.PHONY: all deps check unit integration e2e demo bench install clean fuzz fuzz-regress
+.PHONY: all deps check unit integration e2e demo bench install clean fuzz fuzz-regress \
+	static deb image dist-test
 .DEFAULT_GOAL := all
 
 all: $(PLUGINS:%=$(BUILD)/bin/%)
@@ -96,14 +97,14 @@ integration: $(SAN_PLUGINS)
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/san/bin) tests/run-integration.sh
 
 # Real clients (podman, containerd) run our release build; they install their own packages.
-e2e: all
+e2e: all static
 	$(Q)hack/deps-e2e.sh
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) tests/e2e/run.sh
 
 # Every layer runs even when an earlier one fails, so one run shows everything.
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)rc=0; for t in unit integration e2e; do \
+	$(Q)rc=0; for t in unit integration dist-test e2e; do \
 		$(MAKE) --no-print-directory $$t || { rc=1; echo "check: $$t FAILED"; }; \
 	done; exit $$rc
 
@@ -128,6 +129,36 @@ bench: all $(BENCH_TOOLS)
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PLUGINS:%=$(BUILD)/bin/%) $(DESTDIR)$(BINDIR)/
+
+# Self-contained plugins for nodes without our libraries (the DaemonSet image):
+# a library Debian ships as an archive (libnftnl.a) is linked in, the others
+# (libmnl, libcjson: shared only) are copied to cnip-lib/ beside the plugins and
+# found through the run path $ORIGIN/cnip-lib. Same objects as the release build.
+STATIC := $(BUILD)/static
+static_a = $(wildcard $(shell $(PKG_CONFIG) --variable=libdir $(1))/lib$(2).a)
+STATIC_LIBS := $(foreach d,$(DEPS_LIBS),$(foreach l,$(patsubst -l%,%,$(shell $(PKG_CONFIG) --libs-only-l $(d))),$(call static_a,$(d),$(l))))
+DYN_LIBS := $(filter-out $(patsubst lib%.a,-l%,$(notdir $(STATIC_LIBS))),$(LIBS))
+$(STATIC)/bin/%: $(BUILD)/obj/plugins/%/main.o $(BUILD)/plugins/lib%.a $(BUILD)/libcnip.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_LDFLAGS) $(LDFLAGS) -Wl,--as-needed -Wl,-rpath,'$$ORIGIN/cnip-lib' -o $@ \
+		$^ $(STATIC_LIBS) $(DYN_LIBS)
+
+static: $(PLUGINS:%=$(STATIC)/bin/%)
+	$(Q)STATIC_ARCHIVES="$(STATIC_LIBS)" dist/bundle-libs.sh $(STATIC)/bin $(PLUGINS)
+
+# A Debian binary package of every plugin (dist/deb.sh; no network needed).
+deb: all
+	$(Q)dist/deb.sh $(BUILD) $(PLUGINS)
+
+# The DaemonSet's installer image, built by podman from local files only.
+image: static
+	$(Q)dist/image.sh $(STATIC)/bin
+
+# The package and the self-contained plugins, installed and run (tests/dist/).
+dist-test: deb static $(SAN_PLUGINS)
+	$(Q)CNIP_BIN=$(abspath $(BUILD)/san/bin) CNIP_BUILD=$(abspath $(BUILD)) \
+		tests/run-integration.sh tests/dist/*.sh
 
 # libFuzzer harnesses (clang). `make fuzz` fuzzes each for FUZZ_SECONDS;
 # `make fuzz-regress` only replays the corpus (part of `make unit` when clang is there).

@@ -10,6 +10,8 @@ pkgs=(
 	iproute2 nftables iptables jq iputils-ping util-linux procps strace bc
 	# portmap tests: servers and clients in pods, conntrack state read back
 	socat conntrack
+	# make deb and its test (dist/, tests/dist/): lintian, yq for the DaemonSet check
+	dpkg-dev lintian yq busybox-static
 	# the reference plugins, only for side-by-side tests and benchmarks
 	containernetworking-plugins
 	${CNIP_EXTRA_PKGS:-}
