@@ -49,7 +49,17 @@ put() {
 # newer A B: true when version A sorts after B.
 newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n 1)" = "$1" ]; }
 
+# Everything is checked before anything on the node changes.
 [ -d "$bin" ] || die "$bin is not a directory (mount the node's plugin dir there)"
+if [ -n "${POD_CIDR:-}" ]; then
+	case $POD_CIDR in
+	*[!0-9a-fA-F.:/]* | */*/* | /* | */) die "POD_CIDR '$POD_CIDR' is not a CIDR" ;;
+	*/*) ;;
+	*) die "POD_CIDR '$POD_CIDR' is not a CIDR" ;;
+	esac
+	[ -f "$tmpl" ] || die "template $tmpl not found"
+	[ -d "$conf" ] || die "$conf is not a directory (mount the node's config dir there)"
+fi
 have=
 [ ! -e "$bin/cnip-lib/VERSION" ] || have=$(cat "$bin/cnip-lib/VERSION")
 if [ -n "$have" ] && newer "$have" "$mine" && [ "${CNIP_FORCE:-0}" != 1 ]; then
@@ -71,18 +81,11 @@ put "$src/VERSION" "$bin/cnip-lib/VERSION" 0644
 log "installed cnip $mine in $bin${have:+ (was $have)}: $(cd "$src/bin" && for f in *; do [ -f "$f" ] && printf '%s ' "$f"; done)"
 
 if [ -n "${POD_CIDR:-}" ]; then
-	case $POD_CIDR in
-	*/*) ;;
-	*) die "POD_CIDR '$POD_CIDR' is not a CIDR" ;;
-	esac
-	case $POD_CIDR in
-	*[!0-9a-fA-F.:/]*) die "POD_CIDR '$POD_CIDR' is not a CIDR" ;;
-	esac
-	[ -f "$tmpl" ] || die "template $tmpl not found"
-	[ -d "$conf" ] || die "$conf is not a directory (mount the node's config dir there)"
-	rm -f "$conf"/.*.cnip-tmp "$conf"/.*.cnip-tmp.in
-	sed "s#@POD_CIDR@#$POD_CIDR#g" "$tmpl" >"$conf/.$name.cnip-tmp.in"
-	put "$conf/.$name.cnip-tmp.in" "$conf/$name" 0644
-	rm -f "$conf/.$name.cnip-tmp.in"
+	tmp=$conf/.$name.cnip-tmp
+	rm -f "$conf"/.*.cnip-tmp
+	sed "s#@POD_CIDR@#$POD_CIDR#g" "$tmpl" >"$tmp"
+	chmod 0644 "$tmp"
+	sync "$tmp"
+	mv -f "$tmp" "$conf/$name"
 	log "wrote $conf/$name for pod CIDR $POD_CIDR"
 fi

@@ -93,12 +93,13 @@ installer
 grep -q "was 0.0.1" <<<"$OUT" || fail "an older cnip is not upgraded: $OUT"
 
 note "bad input"
-before=$(md5sum "$cl")
-installer POD_CIDR='10.0.0.0/24#;rm'
-[ "$RC" -eq 1 ] || fail "a malformed POD_CIDR was accepted: $OUT"
-installer POD_CIDR=10.0.0.0
-[ "$RC" -eq 1 ] || fail "a POD_CIDR without a prefix length was accepted: $OUT"
+before=$(md5sum "$cl") old=$(inodes)
+for bad in '10.0.0.0/24#;rm' 10.0.0.0 10.0.0.0/ /24 10.0.0.0/24/8; do
+	installer POD_CIDR="$bad"
+	[ "$RC" -eq 1 ] || fail "POD_CIDR '$bad' was accepted: $OUT"
+done
 assert_eq "$(md5sum "$cl")" "$before" "conflist after bad POD_CIDRs"
+assert_eq "$(inodes)" "$old" "plugins after bad POD_CIDRs (checked before anything changes)"
 set +e
 OUT=$(env -i PATH=/bin CNIP_BIN_DIR=/nonexistent /usr/sbin/chroot "$root" /bin/sh /install.sh 2>&1)
 RC=$?
