@@ -31,27 +31,31 @@ static int sysctl_path(const char *path, char *out, size_t len, struct cni_err *
 	return 0;
 }
 
-/* Reads at most len - 1 bytes, NUL-terminated, trailing newline dropped. */
-static int read_value(const char *file, char *buf, size_t len)
+/* Reads at most len - 1 bytes from the start of fd, NUL-terminated, trailing newline dropped. */
+static int read_fd(int fd, char *buf, size_t len)
 {
-	ssize_t n;
-	int fd, ret = 0;
+	ssize_t n = pread(fd, buf, len, 0);
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len);
 	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n >= len)
-		ret = -EOVERFLOW;
-	close(fd);
-	if (ret < 0)
-		return ret;
+		return -errno;
+	if ((size_t)n >= len)
+		return -EOVERFLOW;
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
 	buf[n] = '\0';
 	return 0;
+}
+
+static int read_value(const char *file, char *buf, size_t len)
+{
+	int fd, ret;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = read_fd(fd, buf, len);
+	close(fd);
+	return ret;
 }
 
 int sysctl_read(const char *path, char *buf, size_t len, struct cni_err *err)
@@ -75,7 +79,7 @@ int sysctl_write(const char *path, const char *value, struct cni_err *err)
 {
 	char file[4096], cur[SYSCTL_VALUE_MAX];
 	size_t len = value ? strlen(value) : 0;
-	int fd = -1, ret;
+	int fd = -1, ret, refused = 0;
 	ssize_t n;
 
 	ret = sysctl_path(path, file, sizeof(file), err);
@@ -83,18 +87,29 @@ int sysctl_write(const char *path, const char *value, struct cni_err *err)
 		return ret;
 	if (!value || len == 0 || len >= SYSCTL_VALUE_MAX)
 		return cni_err_set(err, CNI_ERR_IO, -EINVAL, "writing sysctl %s: bad value", path);
-	/* Reading first also tells a missing knob (-ENOENT) apart from a refused write. */
-	ret = read_value(file, cur, sizeof(cur));
-	if (ret < 0)
-		goto out;
-	if (!strcmp(cur, value))
-		goto out;
-	fd = open(file, O_WRONLY | O_CLOEXEC);
+	/*
+	 * One open serves the read and the write: every lookup under /proc/sys/net
+	 * walks hash chains as long as the number of netns on the machine.
+	 * Reading first tells a missing knob (-ENOENT) apart from a refused
+	 * write, and a value already there needs no write (read-only /proc/sys).
+	 */
+	fd = open(file, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+		refused = errno;
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
 	}
-	n = write(fd, value, len);
+	ret = read_fd(fd, cur, sizeof(cur));
+	if (ret < 0 || !strcmp(cur, value))
+		goto out;
+	if (refused) {
+		ret = -refused;
+		goto out;
+	}
+	n = pwrite(fd, value, len, 0);
 	if (n < 0)
 		ret = -errno;
 	else if ((size_t)n != len)
