@@ -205,6 +205,35 @@ int nl_bridge_vlan_list(struct nl_sock *sk, int ifindex, struct nl_vlan **out, s
 			struct cni_err *err)
 	__attribute__((warn_unused_result));
 
+/* Per-device IP knobs (what /proc/sys/net/ipv{4,6}/conf/<link>/ shows) */
+
+struct nl_devconf {
+	int family;			/* AF_INET: id is IPV4_DEVCONF_* (from 1); AF_INET6: DEVCONF_* */
+	unsigned int id;
+	int value;
+	bool found;			/* nl_devconf_get(): the link reports this knob */
+};
+
+/*
+ * Stores the IPv4 knobs c[0..n) (AF_INET only, else -EINVAL) of ifindex in one
+ * RTM_SETLINK (IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF). The kernel only
+ * stores them: unlike a sysctl write, no netconf notification and no route
+ * cache flush (the caller picks the knobs for which that makes no difference).
+ */
+int nl_devconf_set(struct nl_sock *sk, int ifindex, const struct nl_devconf *c, size_t n,
+		   struct cni_err *err) __attribute__((warn_unused_result));
+/*
+ * Reads c[0..n) from one RTM_GETLINK (IFLA_AF_SPEC): value and found = true
+ * for each knob the link reports; found = false where its family is absent
+ * (IPv6 disabled) or the kernel has no such id. -ENODEV if there is no link.
+ */
+int nl_devconf_get(struct nl_sock *sk, int ifindex, struct nl_devconf *c, size_t n,
+		   struct cni_err *err) __attribute__((warn_unused_result));
+/* Reads net.ipv4.conf.all.forwarding (AF_INET) or net.ipv6.conf.all.forwarding
+ * (AF_INET6) through RTM_GETNETCONF. */
+int nl_devconf_forwarding(struct nl_sock *sk, int family, bool *on, struct cni_err *err)
+	__attribute__((warn_unused_result));
+
 /* Addresses */
 
 /* Adds the address; -EEXIST if it is there already. */

@@ -49,7 +49,7 @@ static void sh_line(char *out, size_t len, const char *fmt, ...)
 /* /proc/sys/net/<rel> as the pod (pod = true) or the node sees it. */
 static void assert_proc(bool in_pod, const char *rel, const char *want)
 {
-	char have[64];
+	char have[256];
 
 	if (in_pod)
 		sh_line(have, sizeof(have), "nsenter --net=/proc/%d/fd/%d cat /proc/sys/net/%s 2>&1",
@@ -172,19 +172,36 @@ static void test_node_knobs(void **state)
 
 static void test_missing_and_bad(void **state)
 {
-	struct knob_link l = { .sk = node, .netns_fd = -1, .ifindex = 0, .ifname = "knbnone" };
 	struct knob k = { "ipv6/conf/accept_ra", 0, KNOB_MISSING_OK };
+	struct knob v4 = { "ipv4/conf/rp_filter", 1, 0 };
+	struct knob_link l = { .sk = node, .netns_fd = -1 };
 	struct cni_err err = { 0 };
+	struct nl_link hl, pl;
 
-	/* IPv6 knobs of a link without IPv6 are absent: fine when the caller says so. */
+	/* Below 1280 bytes of MTU a link loses IPv6 altogether, knobs and all. */
+	make_veth("knbv2", "knbp2", &hl, &pl);
+	assert_int_equal(nl_link_set_mtu(node, hl.ifindex, 1000, &err), 0);
+	assert_proc(false, "ipv6/conf/knbv2/accept_ra",
+		    "cat: /proc/sys/net/ipv6/conf/knbv2/accept_ra: No such file or directory");
+	l.ifindex = hl.ifindex;
+	l.ifname = hl.name;
 	assert_int_equal(knob_set(&l, &k, 1, &err), 0);
 	assert_int_equal(knob_check(&l, &k, 1, &err), 0);
 	k.flags = 0;
 	assert_int_equal(knob_set(&l, &k, 1, &err), -ENOENT);
 	assert_int_equal(err.code, CNI_ERR_IO);
-	assert_non_null(strstr(err.msg, "net/ipv6/conf/knbnone/accept_ra"));
+	assert_non_null(strstr(err.msg, "net/ipv6/conf/knbv2/accept_ra"));
 	cni_err_clear(&err);
 	assert_int_equal(knob_check(&l, &k, 1, &err), -ENOENT);
+	cni_err_clear(&err);
+	/* Its IPv4 knobs are still there. */
+	assert_int_equal(knob_set(&l, &v4, 1, &err), 0);
+	assert_proc(false, "ipv4/conf/knbv2/rp_filter", "1");
+
+	/* A link that is gone is an error, not a missing knob. */
+	assert_int_equal(nl_link_del(node, hl.ifindex, &err), 0);
+	assert_true(knob_set(&l, &v4, 1, &err) < 0);
+	assert_int_equal(err.code, CNI_ERR_NETLINK);
 	cni_err_clear(&err);
 
 	/* A name without its directory, or a link name that is a path. */

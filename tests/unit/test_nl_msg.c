@@ -16,6 +16,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netconf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -856,6 +859,180 @@ static void test_bridge_requests(void **state)
 	free(v);
 }
 
+/* A GETLINK answer whose IFLA_AF_SPEC carries IPv4 knobs and, when v6, IPv6 knobs. */
+static void add_link_devconf(int i, int ifindex, bool v6)
+{
+	struct nlmsghdr *nlh = reply_msg(i, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	uint32_t v4conf[IPV4_DEVCONF_MAX] = { 0 };
+	int32_t v6conf[DEVCONF_MAX] = { 0 };
+	struct nlattr *spec, *af;
+
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
+	v4conf[IPV4_DEVCONF_ARP_NOTIFY - 1] = 1;
+	v4conf[IPV4_DEVCONF_RP_FILTER - 1] = 2;
+	v6conf[DEVCONF_ACCEPT_DAD] = -1;
+	v6conf[DEVCONF_ACCEPT_RA] = 1;
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	af = mnl_attr_nest_start(nlh, AF_INET);
+	mnl_attr_put(nlh, IFLA_INET_CONF, sizeof(v4conf), v4conf);
+	mnl_attr_nest_end(nlh, af);
+	if (v6) {
+		af = mnl_attr_nest_start(nlh, AF_INET6);
+		mnl_attr_put_u32(nlh, IFLA_INET6_FLAGS, 0);
+		mnl_attr_put(nlh, IFLA_INET6_CONF, sizeof(v6conf), v6conf);
+		mnl_attr_nest_end(nlh, af);
+	}
+	/* A family we do not read. */
+	af = mnl_attr_nest_start(nlh, AF_BRIDGE);
+	mnl_attr_put_u32(nlh, 1, 0);
+	mnl_attr_nest_end(nlh, af);
+	mnl_attr_nest_end(nlh, spec);
+	reply_done(i, nlh);
+}
+
+static void test_devconf(void **state)
+{
+	const struct nl_devconf set[] = {
+		{ .family = AF_INET, .id = IPV4_DEVCONF_ARP_NOTIFY, .value = 1 },
+		{ .family = AF_INET, .id = IPV4_DEVCONF_RP_FILTER, .value = 2 },
+	};
+	struct nl_devconf get[] = {
+		{ .family = AF_INET, .id = IPV4_DEVCONF_RP_FILTER, .value = 7 },
+		{ .family = AF_INET6, .id = DEVCONF_ACCEPT_DAD },
+		{ .family = AF_INET6, .id = DEVCONF_ACCEPT_RA },
+		{ .family = AF_INET, .id = IPV4_DEVCONF_MAX + 1 },	/* newer than this kernel */
+		{ .family = AF_INET, .id = IPV4_DEVCONF_ARP_NOTIFY },
+	};
+	const struct nl_devconf bad = { .family = AF_INET6, .id = DEVCONF_ACCEPT_DAD };
+	const struct nlattr *spec, *af, *conf, *a;
+	const struct ifinfomsg *ifi;
+	const struct nlmsghdr *nlh;
+	struct cni_err err = { 0 };
+	int n = 0;
+
+	/* Set: SETLINK, AF_SPEC > AF_INET > INET_CONF > one u32 per knob typed by its id. */
+	queue_ack();
+	assert_int_equal(nl_devconf_set(sk, 7, set, 2, &err), 0);
+	nlh = sent_msg(0);
+	ifi = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nlh->nlmsg_type, RTM_SETLINK);
+	assert_int_equal(ifi->ifi_index, 7);
+	assert_int_equal(ifi->ifi_family, AF_UNSPEC);
+	assert_int_equal(ifi->ifi_change, 0);
+	spec = find_attr(nlh, sizeof(*ifi), IFLA_AF_SPEC);
+	assert_non_null(spec);
+	af = find_nested(spec, AF_INET);
+	assert_non_null(af);
+	assert_null(find_nested(spec, AF_INET6));
+	conf = find_nested(af, IFLA_INET_CONF);
+	assert_non_null(conf);
+	mnl_attr_for_each_nested(a, conf) {
+		assert_int_equal(mnl_attr_get_payload_len(a), 4);
+		assert_int_equal(mnl_attr_get_type(a), set[n].id);
+		assert_int_equal(mnl_attr_get_u32(a), set[n].value);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	/* rtnetlink cannot set IPv6 knobs: refused before anything is sent. */
+	assert_int_equal(nl_devconf_set(sk, 7, &bad, 1, &err), -EINVAL);
+	assert_int_equal(nsent, 1);
+	cni_err_clear(&err);
+	assert_int_equal(nl_devconf_set(sk, 7, set, 0, &err), 0);
+	assert_int_equal(nsent, 1);
+
+	/* Get: one GETLINK by index, values from both families' arrays. */
+	add_link_devconf(nreplies, 7, true);
+	queue_ack();
+	assert_int_equal(nl_devconf_get(sk, 7, get, 5, &err), 0);
+	nlh = sent_msg(1);
+	ifi = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nlh->nlmsg_type, RTM_GETLINK);
+	assert_false(nlh->nlmsg_flags & NLM_F_DUMP);
+	assert_int_equal(ifi->ifi_index, 7);
+	assert_true(get[0].found);
+	assert_int_equal(get[0].value, 2);
+	assert_true(get[1].found);
+	assert_int_equal(get[1].value, -1);
+	assert_true(get[2].found);
+	assert_int_equal(get[2].value, 1);
+	assert_false(get[3].found);
+	assert_true(get[4].found);
+	assert_int_equal(get[4].value, 1);
+
+	/* A link without IPv6: its knobs are not found, the IPv4 ones are. */
+	reset(state);
+	add_link_devconf(0, 7, false);
+	queue_ack();
+	assert_int_equal(nl_devconf_get(sk, 7, get, 5, &err), 0);
+	assert_true(get[0].found);
+	assert_false(get[1].found);
+	assert_false(get[2].found);
+
+	/* No such link. */
+	reset(state);
+	queue_error(-ENODEV, NULL);
+	assert_int_equal(nl_devconf_get(sk, 99, get, 1, &err), -ENODEV);
+	assert_false(get[0].found);
+	assert_non_null(strstr(err.msg, "reading the IP knobs of"));
+}
+
+static void add_netconf(int i, int family, int32_t ifindex, int32_t forwarding)
+{
+	struct nlmsghdr *nlh = reply_msg(i, RTM_NEWNETCONF, 0);
+	struct netconfmsg *ncm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ncm));
+
+	ncm->ncm_family = family;
+	mnl_attr_put_u32(nlh, NETCONFA_IFINDEX, (uint32_t)ifindex);
+	mnl_attr_put_u32(nlh, NETCONFA_FORWARDING, (uint32_t)forwarding);
+	mnl_attr_put_u32(nlh, NETCONFA_RP_FILTER, 0);
+	reply_done(i, nlh);
+}
+
+static void test_netconf(void **state)
+{
+	const struct nlmsghdr *nlh;
+	struct cni_err err = { 0 };
+	bool on = false;
+
+	add_netconf(0, AF_INET, NETCONFA_IFINDEX_ALL, 1);
+	queue_ack();
+	assert_int_equal(nl_devconf_forwarding(sk, AF_INET, &on, &err), 0);
+	assert_true(on);
+	nlh = sent_msg(0);
+	assert_int_equal(nlh->nlmsg_type, RTM_GETNETCONF);
+	assert_false(nlh->nlmsg_flags & NLM_F_DUMP);
+	assert_int_equal(((const struct netconfmsg *)mnl_nlmsg_get_payload(nlh))->ncm_family, AF_INET);
+	/* The attributes start after the 1-byte header, aligned to 4. */
+	assert_int_equal((int32_t)mnl_attr_get_u32(find_attr(nlh, MNL_ALIGN(sizeof(struct netconfmsg)),
+								NETCONFA_IFINDEX)),
+			 NETCONFA_IFINDEX_ALL);
+
+	reset(state);
+	add_netconf(0, AF_INET6, NETCONFA_IFINDEX_ALL, 0);
+	queue_ack();
+	assert_int_equal(nl_devconf_forwarding(sk, AF_INET6, &on, &err), 0);
+	assert_false(on);
+	assert_int_equal(((const struct netconfmsg *)mnl_nlmsg_get_payload(sent_msg(0)))->ncm_family,
+			 AF_INET6);
+
+	/* An answer about another device, or none: not an answer. */
+	reset(state);
+	add_netconf(0, AF_INET, 3, 1);
+	queue_ack();
+	on = true;
+	assert_int_equal(nl_devconf_forwarding(sk, AF_INET, &on, &err), -EBADMSG);
+	assert_true(on);
+	cni_err_clear(&err);
+	reset(state);
+	queue_error(-EOPNOTSUPP, NULL);
+	assert_int_equal(nl_devconf_forwarding(sk, AF_INET6, &on, &err), -EOPNOTSUPP);
+	assert_non_null(strstr(err.msg, "forwards IPv6"));
+	cni_err_clear(&err);
+	assert_int_equal(nl_devconf_forwarding(sk, AF_UNSPEC, &on, &err), -EAFNOSUPPORT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +1047,8 @@ int main(void)
 		cmocka_unit_test_setup(test_route_ecmp, reset),
 		cmocka_unit_test_setup(test_addr_request, reset),
 		cmocka_unit_test_setup(test_bridge_requests, reset),
+		cmocka_unit_test_setup(test_devconf, reset),
+		cmocka_unit_test_setup(test_netconf, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
