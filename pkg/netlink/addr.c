@@ -130,6 +130,8 @@ int nl_addr_list(struct nl_sock *sk, int ifindex, int family, struct nl_addr **o
 	int ret;
 
 	ifa->ifa_family = family;
+	/* With strict checking the kernel dumps only this link (addr_list_cb still filters). */
+	ifa->ifa_index = (uint32_t)ifindex;
 	ret = nl_dump(sk, nlh, addr_list_cb, addr_list_reset, &l);
 	if (ret < 0) {
 		free(l.v);

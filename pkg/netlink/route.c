@@ -115,6 +115,7 @@ struct route_list {
 	uint32_t table;
 	struct nl_route *v;
 	size_t n, cap;
+	size_t base;		/* entries of earlier dumps, kept when one restarts */
 };
 
 static const enum mnl_attr_data_type route_policy[RTA_MAX + 1] = {
@@ -247,20 +248,57 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 
 static void route_list_reset(void *data)
 {
-	((struct route_list *)data)->n = 0;
+	struct route_list *l = data;
+
+	l->n = l->base;
 }
 
-int nl_route_list(struct nl_sock *sk, int family, uint32_t table, int oif,
-		  struct nl_route **out, size_t *n, struct cni_err *err)
+/*
+ * One dump of family. The socket asks for strict checking, so the kernel
+ * filters by table and oif itself rather than sending a node's whole table
+ * (a /32 per pod with ptp); route_list_cb still filters, for kernels that
+ * ignore the request's filters.
+ */
+static int route_dump(struct nl_sock *sk, int family, struct route_list *l)
 {
-	struct route_list l = { .family = family, .oif = oif, .table = table ? table : RT_TABLE_MAIN };
 	char buf[NL_SEND_SIZE];
 	struct nlmsghdr *nlh = nl_msg_new(buf, RTM_GETROUTE, NLM_F_DUMP);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	int ret;
 
 	rtm->rtm_family = family;
-	ret = nl_dump(sk, nlh, route_list_cb, route_list_reset, &l);
+	/* A kernel without this family answers for every family: keep only ours. */
+	l->family = family;
+	l->base = l->n;
+	if (l->table != NL_TABLE_ANY)
+		mnl_attr_put_u32(nlh, RTA_TABLE, l->table);
+	if (l->oif)
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)l->oif);
+	ret = nl_dump(sk, nlh, route_list_cb, route_list_reset, l);
+	/* A table that does not exist holds no routes. */
+	if (ret == -ENOENT && l->table != NL_TABLE_ANY)
+		ret = 0;
+	return ret;
+}
+
+int nl_route_list(struct nl_sock *sk, int family, uint32_t table, int oif,
+		  struct nl_route **out, size_t *n, struct cni_err *err)
+{
+	struct route_list l = { .family = family, .oif = oif, .table = table ? table : RT_TABLE_MAIN };
+	bool filtered = l.table != NL_TABLE_ANY || oif;
+	int ret;
+
+	/*
+	 * Filters go to one family at a time: an AF_UNSPEC dump reaches every
+	 * family's dumper, and MPLS's refuses a table filter.
+	 */
+	if (family == AF_UNSPEC && filtered) {
+		ret = route_dump(sk, AF_INET, &l);
+		if (!ret)
+			ret = route_dump(sk, AF_INET6, &l);
+	} else {
+		ret = route_dump(sk, family, &l);
+	}
 	if (ret < 0) {
 		free(l.v);
 		return nl_fail(sk, err, ret, "listing routes");

@@ -19,6 +19,9 @@
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
 #endif
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
 
 void nl_sock_close(struct nl_sock *sk)
 {
@@ -59,9 +62,16 @@ int nl_sock_open_bus(int netns_fd, int bus, struct nl_sock **out, struct cni_err
 		ret = cni_err_set(err, CNI_ERR_NETLINK, -e, "opening a netlink socket");
 		goto fail;
 	}
-	/* Old kernels lack these; the requests still work, only with less detail. */
+	/*
+	 * Old kernels lack these; the requests still work, only with less detail.
+	 * Strict checking makes rtnetlink honour a dump's filters (the link of
+	 * an address dump, the table and oif of a route dump) instead of sending
+	 * everything; the dump callbacks filter again for kernels without it.
+	 */
 	mnl_socket_setsockopt(sk->nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(sk->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (bus == NETLINK_ROUTE)
+		mnl_socket_setsockopt(sk->nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	if (mnl_socket_bind(sk->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = cni_err_set(err, CNI_ERR_NETLINK, -errno, "binding a netlink socket");
 		goto fail;

@@ -675,11 +675,12 @@ static void test_route_ecmp(void **state)
 	assert_int_equal(sent_msg(0)->nlmsg_type, RTM_NEWROUTE);
 	assert_int_equal(sent_msg(0)->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL | NLM_F_REPLACE), NLM_F_CREATE);
 
+	/* Every table: one AF_UNSPEC dump (a table filter asks each family in turn). */
 	reset(state);
 	add_multipath(0, 2, 0);
 	add_route(0, NLM_F_MULTI, "10.1.0.0", 16, 10);
 	add_done(0);
-	assert_int_equal(nl_route_list(sk, AF_UNSPEC, 0, 0, &v, &n, &err), 0);
+	assert_int_equal(nl_route_list(sk, AF_UNSPEC, NL_TABLE_ANY, 0, &v, &n, &err), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(v[0].dst.len, 64);
 	assert_int_equal(v[0].priority, 1024);
@@ -1033,6 +1034,72 @@ static void test_netconf(void **state)
 	assert_int_equal(nl_devconf_forwarding(sk, AF_UNSPEC, &on, &err), -EAFNOSUPPORT);
 }
 
+/* Dumps ask the kernel to filter (the socket is strict): by link, by table and oif, per family. */
+static void test_dump_filters(void **state)
+{
+	const struct ifaddrmsg *ifa;
+	const struct rtmsg *rtm;
+	struct nl_route *r = NULL;
+	struct nl_addr *a = NULL;
+	struct cni_err err = { 0 };
+	size_t n = 0;
+
+	add_done(0);
+	assert_int_equal(nl_addr_list(sk, 9, AF_INET6, &a, &n, &err), 0);
+	ifa = mnl_nlmsg_get_payload(sent_msg(0));
+	assert_true(sent_msg(0)->nlmsg_flags & NLM_F_DUMP);
+	assert_int_equal(ifa->ifa_index, 9);
+	assert_int_equal(ifa->ifa_family, AF_INET6);
+	/* Strict checking refuses a dump request with these set. */
+	assert_int_equal(ifa->ifa_prefixlen | ifa->ifa_flags | ifa->ifa_scope, 0);
+
+	/* Table and oif over both families: one dump each, routes of both kept. */
+	reset(state);
+	add_route(0, NLM_F_MULTI, "10.1.0.0", 16, 10);
+	add_done(0);
+	add_done(1);
+	assert_int_equal(nl_route_list(sk, AF_UNSPEC, NL_TABLE_MAIN, 7, &r, &n, &err), 0);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(n, 1);
+	free(r);
+	rtm = mnl_nlmsg_get_payload(sent_msg(0));
+	assert_int_equal(rtm->rtm_family, AF_INET);
+	assert_int_equal(rtm->rtm_dst_len | rtm->rtm_src_len | rtm->rtm_tos | rtm->rtm_scope |
+			 rtm->rtm_flags, 0);
+	assert_int_equal(mnl_attr_get_u32(find_attr(sent_msg(0), sizeof(*rtm), RTA_TABLE)), RT_TABLE_MAIN);
+	assert_int_equal(mnl_attr_get_u32(find_attr(sent_msg(0), sizeof(*rtm), RTA_OIF)), 7);
+	rtm = mnl_nlmsg_get_payload(sent_msg(1));
+	assert_int_equal(rtm->rtm_family, AF_INET6);
+	assert_int_equal(mnl_attr_get_u32(find_attr(sent_msg(1), sizeof(*rtm), RTA_OIF)), 7);
+
+	/* A kernel that sends the other family anyway (no IPv6 dumper): filtered here. */
+	reset(state);
+	add_done(0);
+	add_route(1, NLM_F_MULTI, "10.1.0.0", 16, 10);
+	add_done(1);
+	assert_int_equal(nl_route_list(sk, AF_INET6, NL_TABLE_MAIN, 0, &r, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(r);
+
+	/* Every table, every link: one AF_UNSPEC dump without filters. */
+	reset(state);
+	add_done(0);
+	assert_int_equal(nl_route_list(sk, AF_UNSPEC, NL_TABLE_ANY, 0, &r, &n, &err), 0);
+	assert_int_equal(nsent, 1);
+	rtm = mnl_nlmsg_get_payload(sent_msg(0));
+	assert_int_equal(rtm->rtm_family, AF_UNSPEC);
+	assert_int_equal(rtm->rtm_table, 0);
+	assert_null(find_attr(sent_msg(0), sizeof(*rtm), RTA_TABLE));
+	assert_null(find_attr(sent_msg(0), sizeof(*rtm), RTA_OIF));
+
+	/* A table the kernel does not have holds no routes. */
+	reset(state);
+	queue_error(-ENOENT, "FIB table does not exist");
+	assert_int_equal(nl_route_list(sk, AF_INET, 1000, 0, &r, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(err.code, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1049,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bridge_requests, reset),
 		cmocka_unit_test_setup(test_devconf, reset),
 		cmocka_unit_test_setup(test_netconf, reset),
+		cmocka_unit_test_setup(test_dump_filters, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
