@@ -12,6 +12,8 @@ pkgs=(
 	socat conntrack
 	# make deb and its test (dist/, tests/dist/): lintian, yq for the DaemonSet check
 	dpkg-dev lintian yq busybox-static
+	# profiles of an ADD on a node full of netns (hack/netns-scale.sh)
+	linux-perf
 	# the reference plugins, only for side-by-side tests and benchmarks
 	containernetworking-plugins
 	${CNIP_EXTRA_PKGS:-}
