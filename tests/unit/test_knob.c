@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <cmocka.h>
 
 #include "cni/knob.h"
@@ -215,6 +218,53 @@ static void test_missing_and_bad(void **state)
 	assert_int_equal(knob_set(&l, &k, 0, &err), 0);
 }
 
+/* The rtnetlink calls under the module, against the files the kernel shows. */
+static void test_devconf_live(void **state)
+{
+	struct nl_devconf set[] = {
+		{ .family = AF_INET, .id = IPV4_DEVCONF_ARP_ANNOUNCE, .value = 2 },
+		{ .family = AF_INET, .id = IPV4_DEVCONF_ACCEPT_LOCAL, .value = 1 },
+	};
+	struct nl_devconf get[] = {
+		{ .family = AF_INET, .id = IPV4_DEVCONF_ARP_ANNOUNCE },
+		{ .family = AF_INET, .id = IPV4_DEVCONF_LOG_MARTIANS },
+		{ .family = AF_INET6, .id = DEVCONF_ACCEPT_RA },
+		{ .family = AF_INET6, .id = DEVCONF_HOPLIMIT },
+	};
+	struct cni_err err = { 0 };
+	struct nl_link hl, pl;
+	bool on = false;
+	char cmd[256];
+
+	make_veth("knbv3", "knbp3", &hl, &pl);
+	assert_int_equal(nl_devconf_set(pod, pl.ifindex, set, 2, &err), 0);
+	assert_proc(true, "ipv4/conf/knbp3/arp_announce", "2");
+	assert_proc(true, "ipv4/conf/knbp3/accept_local", "1");
+	/* Written through the files, read through rtnetlink. */
+	snprintf(cmd, sizeof(cmd), "nsenter --net=/proc/%d/fd/%d sh -c 'echo 1 "
+		 ">/proc/sys/net/ipv4/conf/knbp3/log_martians; echo 0 "
+		 ">/proc/sys/net/ipv6/conf/knbp3/accept_ra; echo 17 "
+		 ">/proc/sys/net/ipv6/conf/knbp3/hop_limit'", getpid(), pod_fd);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(nl_devconf_get(pod, pl.ifindex, get, 4, &err), 0);
+	assert_true(get[0].found && get[1].found && get[2].found && get[3].found);
+	assert_int_equal(get[0].value, 2);
+	assert_int_equal(get[1].value, 1);
+	assert_int_equal(get[2].value, 0);
+	assert_int_equal(get[3].value, 17);
+
+	assert_int_equal(sysctl_write("net/ipv4/ip_forward", "0", &err), 0);
+	assert_int_equal(nl_devconf_forwarding(node, AF_INET, &on, &err), 0);
+	assert_false(on);
+	assert_int_equal(sysctl_write("net/ipv4/ip_forward", "1", &err), 0);
+	assert_int_equal(nl_devconf_forwarding(node, AF_INET, &on, &err), 0);
+	assert_true(on);
+	assert_int_equal(sysctl_write("net/ipv6/conf/all/forwarding", "1", &err), 0);
+	assert_int_equal(nl_devconf_forwarding(node, AF_INET6, &on, &err), 0);
+	assert_true(on);
+	assert_int_equal(nl_link_del(node, hl.ifindex, &err), 0);
+}
+
 static void test_forwarding(void **state)
 {
 	struct cni_err err = { 0 };
@@ -248,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_pod_knobs),
 		cmocka_unit_test(test_node_knobs),
 		cmocka_unit_test(test_missing_and_bad),
+		cmocka_unit_test(test_devconf_live),
 		cmocka_unit_test(test_forwarding),
 	};
 
