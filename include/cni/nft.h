@@ -184,5 +184,34 @@ int nft_portmap_gc(const char *network, const struct nft_attach *keep, size_t nk
 		   struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
+
+/*
+ * The firewall plugin: each pod address may send, and receive replies and
+ * connections DNAT'ed to it, through the node's FORWARD filtering (table
+ * inet cnip_firewall, one mark bit carried into iptables-nft's ip/ip6 filter
+ * FORWARD where the accept must live; see pkg/nft/firewall.c for the
+ * picture). admin_chain (iptablesAdminChainName) is jumped to first. With a
+ * bridge, its ingress policy: no traffic to another bridge with a policy,
+ * and with isolated none between its own pods either.
+ */
+struct nft_fw {
+	const struct cni_prefix *ips;
+	size_t n;
+	const char *admin_chain;
+	const char *bridge;		/* NULL: ingress policy "open" */
+	bool isolated;
+};
+
+/* Idempotent; an address owned by another (stale) attachment is taken over. */
+int nft_fw_add(struct nft_sock *s, const struct nft_attach *a, const struct nft_fw *fw,
+	       struct cni_err *err) __attribute__((warn_unused_result));
+/* Removes the attachment's rules (ips may be empty) and the reference's rules for ips. */
+int nft_fw_del(struct nft_sock *s, const struct nft_attach *a, const struct cni_prefix *ips, size_t n,
+	       struct cni_err *err) __attribute__((warn_unused_result));
+int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nft_fw *fw,
+		 struct cni_err *err) __attribute__((warn_unused_result));
+int nft_fw_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep, size_t n,
+	      struct cni_err *err) __attribute__((warn_unused_result));
+
 #endif
 

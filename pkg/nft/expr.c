@@ -186,3 +186,14 @@ struct nftnl_expr *nft_e_dnat(uint32_t nfproto, uint32_t reg_addr, uint32_t reg_
 	}
 	return e;
 }
+
+struct nftnl_expr *nft_e_ct(uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	}
+	return e;
+}

@@ -145,6 +145,8 @@ int nft_b_map(struct nft_batch *b, const struct nft_map *m);
 int nft_b_chain(struct nft_batch *b, uint16_t type, uint16_t family, const char *table,
 		const char *name, const struct nft_hook *hook, const char *comment, uint16_t flags);
 int nft_b_rule_add(struct nft_batch *b, struct nftnl_rule *r, const char *what);
+/* The same, but the rule goes first in its chain. */
+int nft_b_rule_insert(struct nft_batch *b, struct nftnl_rule *r, const char *what);
 /* handle 0: every rule of the chain (a flush). */
 int nft_b_rule_del(struct nft_batch *b, uint16_t family, const char *table, const char *chain,
 		   uint64_t handle);
@@ -263,6 +265,8 @@ struct nftnl_expr *nft_e_vmap(const char *set, uint32_t sreg);
 struct nftnl_expr *nft_e_fib_daddr_type(uint32_t dreg);
 /* dnat (nfproto NFPROTO_IPV4/IPV6) to the address in reg_addr, port in reg_port. */
 struct nftnl_expr *nft_e_dnat(uint32_t nfproto, uint32_t reg_addr, uint32_t reg_port);
+/* ct KEY (NFT_CT_STATE, NFT_CT_STATUS, ...) => dreg */
+struct nftnl_expr *nft_e_ct(uint32_t key, uint32_t dreg);
 
 /* ---- names and rule builders (rules.c) ---- */
 

@@ -182,6 +182,24 @@ int nft_b_rule_add(struct nft_batch *b, struct nftnl_rule *r, const char *what)
 	return nlh ? 0 : -ENOMEM;
 }
 
+int nft_b_rule_insert(struct nft_batch *b, struct nftnl_rule *r, const char *what)
+{
+	struct nlmsghdr *nlh;
+	uint16_t family;
+
+	if (!r)
+		return -ENOMEM;
+	family = (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY);
+	/* Without NLM_F_APPEND and a position, the kernel puts the rule first. */
+	nlh = nft_batch_add(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE,
+			    "inserting rule '%s' into chain %s %s %s", what, nft_family_name(family),
+			    nftnl_rule_get_str(r, NFTNL_RULE_TABLE), nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	if (nlh)
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return nlh ? 0 : -ENOMEM;
+}
+
 int nft_b_rule_del(struct nft_batch *b, uint16_t family, const char *table, const char *chain,
 		   uint64_t handle)
 {
