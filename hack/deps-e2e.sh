@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs with apt-get the real clients the e2e tests drive (podman with its
-# CNI backend, containerd + ctr, runc, conmon, busybox-static for images) and
-# whatever else they need, only when missing. Idempotent and quiet.
-# Usage: hack/deps-e2e.sh [podman|containerd|all]   (default all)
+# CNI backend, containerd + ctr, runc, conmon, busybox-static for images,
+# python3-grpcio for our CRI client) and whatever else they need, only when
+# missing. Idempotent and quiet.
+# Usage: hack/deps-e2e.sh [podman|containerd|cri|all]   (default all)
 # Exit 0 when everything is there, 1 when something could not be installed.
 set -euo pipefail
 
@@ -12,8 +13,9 @@ base=(jq iproute2 nftables iptables util-linux procps busybox-static
 case ${1:-all} in
 podman) pkgs=("${base[@]}" podman runc conmon) ;;
 containerd) pkgs=("${base[@]}" containerd runc) ;;
-all) pkgs=("${base[@]}" podman runc conmon containerd) ;;
-*) echo "usage: $0 [podman|containerd|all]" >&2; exit 2 ;;
+cri) pkgs=("${base[@]}" containerd runc python3-grpcio) ;;
+all) pkgs=("${base[@]}" podman runc conmon containerd python3-grpcio) ;;
+*) echo "usage: $0 [podman|containerd|cri|all]" >&2; exit 2 ;;
 esac
 
 missing=()
