@@ -309,14 +309,16 @@ del_check() {
 # teardown NAME ID IP NETNS MAPS: StopPodSandbox, then RemovePodSandbox,
 # each checked with the DELs it made.
 teardown() {
-	local name=$1 id=$2 ip=$3 ns=$4 maps=$5
+	local name=$1 id=$2 ip=$3 ns=$4 maps=$5 left
 	cri stop "$id" >/dev/null || fail "StopPodSandbox $id"
 	del_check "$id" 1 "$ns" "$ip" "$maps"
 	[ ! -e "$ns" ] || fail "netns $ns still there after StopPodSandbox"
 	[ ! -e "/var/lib/cni/networks/$NET/$ip" ] || fail "lease $ip still there after StopPodSandbox"
 	[ ! -e "/var/lib/cni/results/$NET-$id-eth0" ] || fail "libcni cache of $id still there after StopPodSandbox"
 	[ "$(cri status "$id" | jq -r .state)" = SANDBOX_NOTREADY ] || fail "$id not NOTREADY after Stop"
-	pass "$name: StopPodSandbox: one DEL to portmap and bridge in $ns with the cached prevResult$([ "$maps" = "[]" ] || echo " and the mappings"); netns, lease and cache gone"
+	left=$(pod_leftovers "$id" "$ip")
+	[ -z "$left" ] || fail "$name: left after StopPodSandbox: $left"
+	pass "$name: StopPodSandbox: one DEL to portmap and bridge in $ns with the cached prevResult$([ "$maps" = "[]" ] || echo " and the mappings"); netns, lease, cache and nft/iptables state gone"
 	cri remove "$id" >/dev/null || fail "RemovePodSandbox $id"
 	del_check "$id" 2 "" "" "$maps"
 	[ "$(cri list | jq --arg id "$id" '[.[] | select(.id == $id)] | length')" -eq 0 ] ||
