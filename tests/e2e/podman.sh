@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # podman 4 (CNI backend) on our bridge and our ptp, through the network files
 # shipped in conf/podman/ (as podman writes them: the main plugin, then
-# portmap, firewall, tuning), one network after the other:
+# portmap, firewall, tuning; every one of them ours), on a node whose iptables
+# FORWARD policy is DROP, one network after the other:
 #   bridge        conf/podman/cnip.conflist
 #   ptp-proxyarp  conf/podman/cnip-ptp.conflist (pod /32, gateway 169.254.1.1)
 #   ptp           the same without proxyArp (the reference's layout)
@@ -18,7 +19,7 @@ if [ "${E2E_IN_NODE:-}" != 1 ]; then
 	"$E2E_TOP/hack/deps-e2e.sh" podman || skip "podman could not be installed"
 	command -v podman >/dev/null || skip "no podman"
 fi
-e2e_need_ours bridge ptp host-local portmap tuning
+e2e_need_ours bridge ptp host-local portmap firewall tuning
 e2e_node "$@"
 
 mkdir -p "$W/etc"
@@ -48,6 +49,11 @@ export CONTAINERS_CONF=$W/etc/containers.conf \
 	CONTAINERS_REGISTRIES_CONF=$W/etc/registries.conf
 pm() { timeout 60 podman "$@"; }
 on_exit 'timeout 60 podman rm -af -t 0'
+
+# A node as Docker leaves it: iptables FORWARD policy DROP. Only our firewall
+# in the chain lets pod traffic and published ports through.
+iptables -P FORWARD DROP
+ip6tables -P FORWARD DROP
 
 busybox_rootfs "$W/rootfs"
 tar -C "$W/rootfs" -c . | pm import -q - localhost/e2pbusybox:latest >/dev/null
