@@ -11,7 +11,8 @@
 # erased; each of those is asserted on its own before it is erased.
 # Intended differences: accept_dad=0 and arp_notify=1 on the pod (also in
 # L2 mode and in ptp), IPv6 addresses nodad (pod, bridge gateway, ptp host
-# veth with accept_dad=0), accept_ra of an adopted bridge left as it was.
+# veth with accept_dad=0), keep_addr_on_down=1 on IPv6 pods (upstream v1.7),
+# accept_ra of an adopted bridge left as it was.
 # Not compared: masquerade (nftables vs the reference's iptables; nft-masq.sh,
 # bridge-interop.sh) and veth names (normalized away).
 # DQK_SCENARIOS="gw4 two" runs a subset. diff-ptp.sh sources this file with
@@ -208,7 +209,7 @@ same() {
 
 # Intended differences common to bridge and ptp (README): no DAD wait, so
 # accept_dad=0 on the pod and IPv6 addresses added nodad; arp_notify=1 on the
-# pod interface. The reference sets both knobs only in the bridge's L3 path
+# pod interface; keep_addr_on_down=1 on a pod with IPv6 (upstream v1.7). The reference sets both knobs only in the bridge's L3 path
 # (its ptp and bridge L2 leave accept_dad=1, arp_notify=0).
 common_intended() {
 	local n p
@@ -216,6 +217,12 @@ common_intended() {
 		p=dqk-p$n
 		want our "^$p.sysctl:net.ipv6.conf.eth0.accept_dad=0$" "no DAD wait"
 		want our "^$p.sysctl:net.ipv4.conf.eth0.arp_notify=1$"
+		# IPv6 pods: keep_addr_on_down=1 (upstream v1.7; v1.1.1 leaves 0). IPv4-only pods stay compared.
+		if grep -Eq "^$p\.addr:eth0\.addr_info\.[0-9a-f]*:[0-9a-f:]*\.family=inet6$" "$OUR"; then
+			want our "^$p.sysctl:net.ipv6.conf.eth0.keep_addr_on_down=1$" "IPv6 survives a link flap"
+			want ref "^$p.sysctl:net.ipv6.conf.eth0.keep_addr_on_down=0$"
+			erase "^$p\.sysctl:net\.ipv6\.conf\.eth0\.keep_addr_on_down="
+		fi
 	done
 	if grep -q 'addr_info\.fd77::.*\.family=inet6' "$OUR"; then
 		want our '^dqk-p1.addr:eth0.addr_info.fd77::[0-9a-f]+.nodad=true$' "pod IPv6 added nodad"
