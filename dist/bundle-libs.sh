@@ -22,6 +22,9 @@ is_libc() {
 
 needed() { objdump -p "$1" | awk '$1 == "NEEDED" {print $2}'; }
 
+# Whole outputs are read before being filtered: an early exit of the
+# filter would kill the producer with SIGPIPE under pipefail.
+cache=$(ldconfig -p)
 rm -rf "$lib"
 mkdir -p "$lib/copyright"
 todo=()
@@ -31,11 +34,10 @@ while [ ${#todo[@]} -gt 0 ]; do
 	todo=("${todo[@]:1}")
 	for so in $(needed "$f"); do
 		is_libc "$so" || [ -e "$lib/$so" ] || {
-			path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64|x32|AArch64|64/ {print $NF; exit}')
-			[ -n "$path" ] || path=$(ldconfig -p | awk -v s="$so" '$1 == s {print $NF; exit}')
+			path=$(awk -v s="$so" '$1 == s && !p {p = $NF} END {print p}' <<<"$cache")
 			[ -n "$path" ] || { echo "bundle-libs: $so (needed by $f) not found" >&2; exit 1; }
 			install -m 0644 "$(readlink -f "$path")" "$lib/$so"
-			pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1) || true
+			pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | awk -F: 'NR == 1 {print $1}') || true
 			[ -z "$pkg" ] || cp "/usr/share/doc/$pkg/copyright" "$lib/copyright/$pkg"
 			todo+=("$lib/$so")
 		}
@@ -43,7 +45,7 @@ while [ ${#todo[@]} -gt 0 ]; do
 done
 # The archives linked in are shipped too, in the binaries: their copyright.
 for a in ${STATIC_ARCHIVES:-}; do
-	pkg=$(dpkg -S "$(readlink -f "$a")" | head -1 | cut -d: -f1)
+	pkg=$(dpkg -S "$(readlink -f "$a")" | awk -F: 'NR == 1 {print $1}')
 	cp "/usr/share/doc/$pkg/copyright" "$lib/copyright/$pkg"
 done
 

@@ -11,7 +11,7 @@
 # (/usr/lib/cni/*) and both install side by side. postinst registers each
 # plugin with update-alternatives as /usr/libexec/cni/<plugin>: podman's
 # default cni_plugin_dirs search /usr/libexec/cni before /usr/lib/cni, so
-# podman runs ours and still finds the reference's others (firewall, ...).
+# podman runs ours and still finds the reference's others (bandwidth, ...).
 # Nothing goes to /opt (Debian policy); containerd's bin_dir is set by the
 # operator (README, "Installing on a cluster").
 set -euo pipefail

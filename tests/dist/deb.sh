@@ -81,7 +81,7 @@ find_plugin() {
 }
 for p in $plugins; do assert_eq "$(find_plugin "$p")" "/usr/lib/cnip/$p" "podman's $p"; done
 # A plugin only the reference has still comes from it.
-refonly=$(comm -23 <(ls /usr/lib/cni | sort) <(tr ' ' '\n' <<<"$plugins" | sort) | head -1)
+refonly=$(comm -23 <(ls /usr/lib/cni | sort) <(tr ' ' '\n' <<<"$plugins" | sort) | awk 'NR == 1')
 assert_eq "$(find_plugin "$refonly")" "/usr/lib/cni/$refonly" "podman's $refonly (the reference's)"
 
 note "the installed plugins on a pod, looked up as podman does"

@@ -124,7 +124,7 @@ note "the system's libmnl, libnftnl, libcjson hidden from the plugins"
 : >"$TMP/empty"
 reals=()
 for so in libmnl.so.0 libnftnl.so.11 libcjson.so.1; do
-	real=$(readlink -f "$(ldconfig -p | awk -v s="$so" '$1 == s {print $NF; exit}')")
+	real=$(readlink -f "$(ldconfig -p | awk -v s="$so" '$1 == s && !p {p = $NF} END {print p}')")
 	[ -f "$real" ] || fail "no system $so to hide"
 	reals+=("$real")
 done

@@ -48,7 +48,7 @@ ref DEL "$conf"
 [ "$RC" -ne 0 ] || fail "the reference's DEL of our pod succeeded: the README's rollback section is out of date"
 grep -q "Chain '$(chain_of pkgupC)' does not exist" <<<"$OUT" ||
 	fail "the reference's DEL failed for another reason than its missing chain: $OUT"
-note "reference DEL: $(jq -r .msg <<<"$OUT" | head -1)"
+note "reference DEL: $(jq -r .msg <<<"$OUT" | awk 'NR == 1')"
 ip -n pkgupC link show eth0 >/dev/null 2>&1 && fail "the failed reference DEL kept eth0 (the retry reasoning no longer holds)"
 ref DEL "$conf"; ok "the reference's retried DEL"
 assert_eq "$(masq_elems)" 1 "our masquerade elements left behind by the reference's DEL"
