@@ -141,6 +141,7 @@ struct nft_hook {
  * nft_b_elem() adds key : verdict chain, or deletes key when chain is NULL.
  */
 int nft_b_table(struct nft_batch *b, uint16_t family, const char *table);
+int nft_b_table_del(struct nft_batch *b, uint16_t family, const char *table);
 int nft_b_map(struct nft_batch *b, const struct nft_map *m);
 int nft_b_chain(struct nft_batch *b, uint16_t type, uint16_t family, const char *table,
 		const char *name, const struct nft_hook *hook, const char *comment, uint16_t flags);

@@ -62,6 +62,23 @@ int nft_b_table(struct nft_batch *b, uint16_t family, const char *table)
 	return nlh ? 0 : -ENOMEM;
 }
 
+int nft_b_table_del(struct nft_batch *b, uint16_t family, const char *table)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nft_batch_add(b, NFT_MSG_DELTABLE, family, 0, "deleting table %s %s",
+			    nft_family_name(family), table);
+	if (nlh)
+		nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	return nlh ? 0 : -ENOMEM;
+}
+
 /* The map, with one element (key given: verdict chain, or none) or none; NULL on ENOMEM. */
 static struct nftnl_set *map_with(const struct nft_map *m, const void *key, uint32_t verdict,
 				  const char *chain)

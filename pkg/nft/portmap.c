@@ -779,7 +779,11 @@ static int ipt_name(const char *pfx, const char *network, const char *cid, char 
 	return 0;
 }
 
-/* The reference nftables backend: rules of ip/ip6 cni_hostport commented with the container ID. */
+/*
+ * The reference nftables backend: rules of ip/ip6 cni_hostport commented with
+ * the container ID; the table itself once no mapping of any container is left
+ * in it (the reference makes it again on its next ADD).
+ */
 static int del_refnft_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 {
 	static const char *const chains[] = { "hostports", "hostip_hostports", "masquerading" };
@@ -787,31 +791,84 @@ static int del_refnft_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 	const char *cid = ctx;
 	char c[NFTNL_UDATA_COMMENT_MAXLEN];
 	struct nft_batch b;
-	size_t f, k, i;
+	size_t f, k, i, left;
 	int ret = 0;
 
 	nft_batch_init(&b);
 	for (f = 0; !ret && f < 2; f++) {
-		for (k = 0; !ret && k < 3; k++) {
+		ret = nft_chain_get(s, fams[f], REF_TABLE, chains[0], NULL);
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		for (k = 0, left = 0; !ret && k < 3; k++) {
 			struct nft_rules have = { 0 };
 
 			ret = nft_dump_rules(s, fams[f], REF_TABLE, chains[k], &have);
-			if (ret < 0)
-				cni_err_set(err, CNI_ERR_NFT, ret, "nftables: listing chain %s %s %s",
-					    nft_family_name(fams[f]), REF_TABLE, chains[k]);
 			for (i = 0; !ret && i < have.n; i++) {
 				nft_rule_comment(have.v[i], c, sizeof(c));
-				if (!strcmp(c, cid))
+				if (strcmp(c, cid))
+					left++;
+				else
 					ret = nft_b_rule_del(&b, fams[f], REF_TABLE, chains[k],
 							     nftnl_rule_get_u64(have.v[i], NFTNL_RULE_HANDLE));
 			}
 			nft_rules_free(&have);
 		}
+		if (!ret && !left)
+			ret = nft_b_table_del(&b, fams[f], REF_TABLE);
+		if (ret < 0)
+			cni_err_set(err, CNI_ERR_NFT, ret, "nftables: table %s %s",
+				    nft_family_name(fams[f]), REF_TABLE);
 	}
 	if (!ret)
 		ret = nft_sock_batch(s, &b, NULL, err);
 	nft_batch_release(&b);
 	return ret;
+}
+
+/*
+ * The reference iptables backend's scaffolding in ip/ip6 nat, once its
+ * dispatch chain CNI-HOSTPORT-DNAT is empty: the jumps from PREROUTING,
+ * OUTPUT and POSTROUTING and the chains CNI-HOSTPORT-DNAT, -MASQ and -SETMARK
+ * (the reference makes them again on its next ADD). Best effort: a chain
+ * still referenced (a CNI-DN chain no jump leads to) keeps the batch from
+ * committing, and everything stays as it was.
+ */
+static void ipt_scaffold_del(struct nft_sock *s, uint16_t fam)
+{
+	static const char *const parents[] = { "PREROUTING", "OUTPUT", "POSTROUTING" };
+	static const char *const chains[] = { IPT_TOP, "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK" };
+	struct nft_rules have = { 0 };
+	struct cni_err scratch = { 0 };
+	struct nft_batch b;
+	size_t k, i;
+	int ret;
+
+	if (nft_chain_get(s, fam, "nat", IPT_TOP, NULL) < 0 ||
+	    nft_dump_rules(s, fam, "nat", IPT_TOP, &have) < 0 || have.n) {
+		nft_rules_free(&have);
+		return;
+	}
+	nft_batch_init(&b);
+	for (k = 0, ret = 0; !ret && k < 3; k++) {
+		ret = nft_dump_rules(s, fam, "nat", parents[k], &have);
+		for (i = 0; !ret && i < have.n; i++)
+			if (nft_rule_jumps_to(have.v[i], chains[k == 2 ? 1 : 0]))
+				ret = nft_b_rule_del(&b, fam, "nat", parents[k],
+						     nftnl_rule_get_u64(have.v[i], NFTNL_RULE_HANDLE));
+		nft_rules_free(&have);
+	}
+	for (k = 0; !ret && k < 3; k++) {
+		if (nft_chain_get(s, fam, "nat", chains[k], NULL) < 0)
+			continue;
+		ret = nft_b_rule_del(&b, fam, "nat", chains[k], 0);
+		if (!ret)
+			ret = nft_b_chain(&b, NFT_MSG_DELCHAIN, fam, "nat", chains[k], NULL, NULL, 0);
+	}
+	if (!ret)
+		(void)!nft_sock_batch(s, &b, NULL, &scratch);
+	nft_batch_release(&b);
 }
 
 static int del_reference(struct nft_sock *s, const char *network, const char *cid, struct cni_err *err)
@@ -831,6 +888,7 @@ static int del_reference(struct nft_sock *s, const char *network, const char *ci
 		ret = ret ? ret : r;
 		r = nft_ipt_chain_del(s, fams[f], sn, IPT_OLD_TOP, err);
 		ret = ret ? ret : r;
+		ipt_scaffold_del(s, fams[f]);
 	}
 	r = nft_retry(s, del_refnft_once, (void *)cid, err);
 	return ret ? ret : r;
@@ -1095,6 +1153,7 @@ static int gc_iptables(struct nft_sock *s, const char *network, const struct nft
 			ret = ret ? ret : r;
 		}
 		nft_rules_free(&top);
+		ipt_scaffold_del(s, fams[f]);
 	}
 	return ret;
 }

@@ -130,9 +130,10 @@ out=$(iptables-save -t nat)
 [[ $out != *"$(dn pmpref pmpr1)"* ]] || fail "GC left a stale reference chain"
 [[ $out == *"$(dn pmpref pmpr2)"* ]] || fail "GC removed a valid reference chain"
 CID=pmpr2 cni_ok portmap DEL "$CR"
+# The last one gone, so is the reference's scaffolding (CNI-HOSTPORT-* and the jumps to it).
 for t in iptables-save ip6tables-save; do
 	out=$($t -t nat)
-	[[ $out != *CNI-DN-* ]] || fail "$t: reference chains left: $out"
+	[[ $out != *CNI-* ]] || fail "$t: reference chains left: $out"
 done
 # The reference's nftables backend (v1.6+): rules commented with the container ID.
 for fam in ip ip6; do
@@ -158,8 +159,11 @@ for fam in ip ip6; do
 	out=$(nft list table $fam cni_hostport)
 	[[ $out != *pmpr4* ]] || fail "$fam cni_hostport: our DEL left the reference's rules: $out"
 	[[ $out == *pmpr5* ]] || fail "$fam cni_hostport: our DEL removed another container's rule"
-	nft delete table $fam cni_hostport
 done
+CID=pmpr5 NETNS= cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpref","type":"portmap"}'
+# Nothing of the reference is left in nftables: no table cni_hostport, no CNI-* chain.
+nft -j list ruleset | jq -e '[.nftables[] | (.table.name, .chain.name) // empty | select(. == "cni_hostport" or startswith("CNI-"))] | length == 0' >/dev/null ||
+	fail "reference leftovers: $(nft list ruleset)"
 
 note "errors side by side with the reference"
 for c in "$(pconf "$M1" "$PA" | jq -c 'del(.prevResult)')" \
