@@ -162,12 +162,14 @@ static void built_free(struct nft_built *v, size_t n)
 /* 1 if have holds exactly the attachment's rules, 0 if not; *bad: the first that differs. */
 static int rules_match(const struct nft_att *t, const struct nft_rules *have, size_t *bad)
 {
-	struct nft_built want[NFT_RULES_MAX];
-	size_t n = 0, i;
-	int ret = build_rules(t, want, &n), same = 1;
+	struct nft_built *want = calloc(NFT_RULES_MAX, sizeof(*want));
+	size_t n = 0, i = 0;
+	int ret = want ? build_rules(t, want, &n) : -ENOMEM, same = 1;
 
-	if (ret < 0)
+	if (ret < 0) {
+		free(want);
 		return ret;
+	}
 	for (i = 0; same > 0 && i < n; i++) {
 		if (i >= have->n) {
 			same = 0;
@@ -177,6 +179,7 @@ static int rules_match(const struct nft_att *t, const struct nft_rules *have, si
 		want[i].r = NULL;
 	}
 	built_free(want, n);
+	free(want);
 	if (same > 0 && have->n != n)
 		same = 0;
 	*bad = i;
@@ -233,7 +236,7 @@ static int b_base(struct nft_batch *b, const struct nft_feature *f, const bool *
 			ret = nft_b_rule_del(b, f->family, f->table, bc->name, 0);
 		for (j = 0; !ret && j < bc->nrules; j++) {
 			char what[NFT_WHAT_MAX] = "";
-			struct nftnl_rule *r = bc->rule(j, what);
+			struct nftnl_rule *r = bc->rule(j, bc->arg, what);
 
 			ret = nft_b_rule_add(b, r, what);
 		}
@@ -243,15 +246,17 @@ static int b_base(struct nft_batch *b, const struct nft_feature *f, const bool *
 
 static int b_rules(struct nft_batch *b, const struct nft_att *t)
 {
-	struct nft_built v[NFT_RULES_MAX];
+	struct nft_built *v = calloc(NFT_RULES_MAX, sizeof(*v));
 	size_t n = 0, i;
-	int ret = build_rules(t, v, &n);
+	int ret = v ? build_rules(t, v, &n) : -ENOMEM;
 
 	for (i = 0; !ret && i < n; i++) {
 		ret = nft_b_rule_add(b, v[i].r, v[i].what);
 		v[i].r = NULL;
 	}
-	built_free(v, n);
+	if (v)
+		built_free(v, n);
+	free(v);
 	return ret;
 }
 
@@ -273,12 +278,17 @@ static int refuse_owned(struct nft_sock *s, const struct nft_att *t, const struc
 	char key[NFT_WHAT_MAX];
 	int ret;
 
+	struct nft_chain_info ci = { 0 };
+
 	nft_key_text(m, k->data, key, sizeof(key));
 	ret = nft_get_elems(s, m, k->data, &el);
+	/* The holder's chain comment names its network, ifname and container ID. */
+	if (ret == 0 && el.n)
+		ret = nft_chain_get(s, t->f->family, t->f->table, el.v[0].chain, &ci);
 	/* EADDRINUSE: not one nft_retry() repeats. */
 	ret = cni_err_set(err, t->f->owned_code ? t->f->owned_code : CNI_ERR_NFT, -EADDRINUSE,
-			  "%s: %s is held by another attachment (chain %s)", t->f->what, key,
-			  ret == 0 && el.n ? el.v[0].chain : "?");
+			  "%s: %s is already held by another attachment (%s); it keeps it", t->f->what,
+			  key, ret == 0 && ci.comment[0] ? ci.comment : el.n ? el.v[0].chain : "?");
 	nft_elems_free(&el);
 	return ret;
 }
@@ -571,7 +581,7 @@ static int check_base(struct nft_sock *s, const struct nft_feature *f, const str
 	for (i = 0; same > 0 && i < bc->nrules && i < have.n; i++) {
 		char what[NFT_WHAT_MAX];
 
-		same = nft_rule_same(bc->rule(i, what), have.v[i], false);
+		same = nft_rule_same(bc->rule(i, bc->arg, what), have.v[i], false);
 	}
 	if (same < 0)
 		ret = cni_err_set(err, CNI_ERR_INTERNAL, same, "%s", f->what);

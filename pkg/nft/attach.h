@@ -30,7 +30,7 @@
 #include "cni/nft.h"
 #include "nft-int.h"
 
-#define NFT_RULES_MAX 32	/* rules of one attachment chain */
+#define NFT_RULES_MAX 4096	/* rules of one attachment chain (portmap: 3 per port and family) */
 #define NFT_BASES_MAX 8		/* base chains of one feature */
 #define NFT_WHAT_MAX 96		/* a rule's description in messages */
 
@@ -55,12 +55,17 @@ struct nft_built {
 	char what[NFT_WHAT_MAX];
 };
 
-/* A base chain and its fixed rules: rule(i, what) builds rule i (NULL on ENOMEM). */
+/*
+ * A base chain and its fixed rules: rule(i, arg, what) builds rule i (NULL on
+ * ENOMEM); arg is the feature's, for a base that depends on the config
+ * (portmap's masquerade chain of one mark bit).
+ */
 struct nft_base {
 	const char *name;
 	struct nft_hook hook;
 	size_t nrules;
-	struct nftnl_rule *(*rule)(size_t i, char what[NFT_WHAT_MAX]);
+	struct nftnl_rule *(*rule)(size_t i, uint32_t arg, char what[NFT_WHAT_MAX]);
+	uint32_t arg;
 };
 
 struct nft_feature {

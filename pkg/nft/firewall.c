@@ -420,7 +420,7 @@ static struct nftnl_rule *rule_dispatch(int family, bool src)
 	return NULL;
 }
 
-static struct nftnl_rule *base_forward(size_t i, char what[NFT_WHAT_MAX])
+static struct nftnl_rule *base_forward(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
 {
 	static const char *const whats[] = {
 		"meta mark clear", "iifname vmap @" ISO_MAP, "ip saddr vmap @" MAP4,
@@ -438,15 +438,15 @@ static struct nftnl_rule *base_forward(size_t i, char what[NFT_WHAT_MAX])
 	}
 }
 
-static struct nftnl_rule *base_after(size_t i, char what[NFT_WHAT_MAX])
+static struct nftnl_rule *base_after(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
 {
 	snprintf(what, NFT_WHAT_MAX, "meta mark clear");
 	return rule_mark_clear(AFTER);
 }
 
 static const struct nft_base fw_bases[2] = {
-	{ BASE, { "filter", NF_INET_FORWARD, PRIO_BEFORE, false }, 6, base_forward },
-	{ AFTER, { "filter", NF_INET_FORWARD, PRIO_AFTER, false }, 1, base_after },
+	{ BASE, { "filter", NF_INET_FORWARD, PRIO_BEFORE, false }, 6, base_forward, 0 },
+	{ AFTER, { "filter", NF_INET_FORWARD, PRIO_AFTER, false }, 1, base_after, 0 },
 };
 
 enum fw_kind { FW_FROM, FW_REPLY, FW_DNAT };

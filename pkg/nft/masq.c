@@ -44,7 +44,7 @@ static const struct nft_map maps[2] = {
 };
 
 /* The dispatch chain: multicast is never masqueraded, then one lookup per family. */
-static struct nftnl_rule *base_rule(size_t i, char what[NFT_WHAT_MAX])
+static struct nftnl_rule *base_rule(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
 {
 	static const char *const whats[] = {
 		"ip daddr 224.0.0.0/4 return", "ip6 daddr ff00::/8 return",
@@ -57,7 +57,7 @@ static struct nftnl_rule *base_rule(size_t i, char what[NFT_WHAT_MAX])
 }
 
 static const struct nft_base bases[1] = {
-	{ NFT_MASQ_CHAIN, { "nat", NF_INET_POST_ROUTING, 100 /* srcnat */, false }, 4, base_rule },
+	{ NFT_MASQ_CHAIN, { "nat", NF_INET_POST_ROUTING, 100 /* srcnat */, false }, 4, base_rule, 0 },
 };
 
 static void key_of(const struct cni_ip *ip, struct nft_key *k)

@@ -244,6 +244,42 @@ int nft_b_rule_del(struct nft_batch *b, uint16_t family, const char *table, cons
 	return nlh ? 0 : -ENOMEM;
 }
 
+/*
+ * A concatenation as nft prints it ("192.0.2.1 . udp . 8080"): nft's type is
+ * 6 bits per part, first part highest; each part fills whole 32-bit words.
+ */
+static bool concat_text(const struct nft_map *m, const uint8_t *b, char *out, size_t size)
+{
+	uint32_t parts[5], t = m->key_type, pos = 0;
+	size_t n = 0, i, off = 0;
+
+	while (t && n < 5) {
+		parts[n++] = t & 63;
+		t >>= 6;
+	}
+	if (n < 2 || t)
+		return false;
+	for (i = n; i-- > 0;) {
+		char a[INET6_ADDRSTRLEN];
+		uint32_t len = parts[i] == NFT_TYPE_IP6ADDR ? 16 : parts[i] == NFT_TYPE_IPADDR ? 4 :
+			       parts[i] == 12 ? 1 : parts[i] == 13 ? 2 : 0;
+
+		if (!len || pos + len > m->key_len)
+			return false;
+		if (len >= 4)
+			inet_ntop(len == 4 ? AF_INET : AF_INET6, b + pos, a, sizeof(a));
+		else if (len == 1)
+			snprintf(a, sizeof(a), "%s", b[pos] == 6 ? "tcp" : b[pos] == 17 ? "udp" :
+				 b[pos] == 132 ? "sctp" : "?");
+		else
+			snprintf(a, sizeof(a), "%u", (unsigned int)(b[pos] << 8 | b[pos + 1]));
+		off += (size_t)snprintf(out + off, off < size ? size - off : 0, "%s%s",
+					i == n - 1 ? "" : " . ", a);
+		pos += (len + 3) / 4 * 4;
+	}
+	return off < size;
+}
+
 void nft_key_text(const struct nft_map *m, const void *key, char *out, size_t size)
 {
 	const uint8_t *b = key;
@@ -260,6 +296,8 @@ void nft_key_text(const struct nft_map *m, const void *key, char *out, size_t si
 		snprintf(out, size, "\"%s\"", k);
 		return;
 	}
+	if (concat_text(m, b, out, size))
+		return;
 	off = (size_t)snprintf(out, size, "0x");
 	for (i = 0; i < m->key_len && off + 3 <= size; i++)
 		off += (size_t)snprintf(out + off, size - off, "%02x", b[i]);

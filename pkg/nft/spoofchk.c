@@ -40,7 +40,7 @@ static const struct nft_map ports = {
 	FAM, NFT_SC_TABLE, NFT_SC_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, 1, true,
 };
 
-static struct nftnl_rule *base_rule(size_t i, char what[NFT_WHAT_MAX])
+static struct nftnl_rule *base_rule(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
 {
 	snprintf(what, NFT_WHAT_MAX, "iifname vmap @" NFT_SC_MAP);
 	return nft_spoofchk_rule_dispatch();
@@ -48,7 +48,7 @@ static struct nftnl_rule *base_rule(size_t i, char what[NFT_WHAT_MAX])
 
 /* Before everything else on the bridge, as the reference's: dstnat is -300 here. */
 static const struct nft_base bases[1] = {
-	{ NFT_SC_BASE, { "filter", NF_BR_PRE_ROUTING, -300, true }, 1, base_rule },
+	{ NFT_SC_BASE, { "filter", NF_BR_PRE_ROUTING, -300, true }, 1, base_rule, 0 },
 };
 
 static void mac_format(const uint8_t mac[6], char out[18])
