@@ -93,17 +93,18 @@ int nft_spoofchk_gc(struct nft_sock *s, const char *network, const struct nft_at
 		    size_t n, struct cni_err *err) __attribute__((warn_unused_result));
 
 /*
- * hostPort mapping (portmap). Table "inet cnip_hostport": base chains
- * prerouting and output (nat, dstnat) send packets addressed to the node
- * itself (fib daddr type local) to chain hostports, which looks the packet up
- * in four verdict maps: hostip4/hostip6 (host address . protocol . port) and
- * hostport4/hostport6 (protocol . port, every local address). Each element
- * leads to the attachment's chain "pm-" H(network) "-" H(ifname ":" cid),
- * which marks what must be masqueraded and DNATs to the pod. Base chain
+ * hostPort mapping (portmap), a feature of the attachment engine. Table "inet
+ * cnip_hostport": base chains prerouting and output (nat, dstnat) let only
+ * packets addressed to the node itself on (fib daddr type local) and look
+ * them up in four verdict maps: hostip4/hostip6 (host address . protocol .
+ * port) and hostport4/hostport6 (protocol . port, every local address). Each
+ * element leads to the attachment's chain "pm-" H(network) "-" H(ifname ":"
+ * cid), which marks what must be masqueraded and DNATs to the pod. Base chain
  * "masq-bit<N>" (nat, srcnat) masquerades packets carrying mark bit N. ADD
  * and DEL touch only the attachment's chain and its elements, in one
- * transaction each. Errors: CNI_ERR_NFT naming the object; a hostPort that
- * another attachment holds is CNI_ERR_EXISTS naming that attachment.
+ * transaction each. The caller owns the socket (nft_open()). Errors:
+ * CNI_ERR_NFT naming the object; a hostPort that another attachment holds is
+ * CNI_ERR_EXISTS naming that attachment, which keeps it.
  */
 
 /* One condition of conditionsV4/V6. */
@@ -157,7 +158,7 @@ struct nft_pm_gone {
 const char *nft_pm_proto_name(uint8_t proto);
 
 /* Installs or replaces the attachment's mappings (all of them in one transaction). */
-int nft_portmap_add(const struct nft_portmap *pm, struct cni_err *err)
+int nft_portmap_add(struct nft_sock *s, const struct nft_portmap *pm, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
 /*
@@ -168,11 +169,11 @@ int nft_portmap_add(const struct nft_portmap *pm, struct cni_err *err)
  * in tables ip/ip6 cni_hostport). *gone (may be NULL; free()) gets what was
  * removed of ours. Nothing there is success; continues past errors.
  */
-int nft_portmap_del(const struct nft_portmap *pm, struct nft_pm_gone **gone, size_t *ngone,
-		    struct cni_err *err) __attribute__((warn_unused_result));
+int nft_portmap_del(struct nft_sock *s, const struct nft_portmap *pm, struct nft_pm_gone **gone,
+		    size_t *ngone, struct cni_err *err) __attribute__((warn_unused_result));
 
 /* 0 if every mapping of pm is in place; CNI_ERR_CHECK (-ENOENT) saying what is not. */
-int nft_portmap_check(const struct nft_portmap *pm, struct cni_err *err)
+int nft_portmap_check(struct nft_sock *s, const struct nft_portmap *pm, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
 /*
@@ -180,7 +181,7 @@ int nft_portmap_check(const struct nft_portmap *pm, struct cni_err *err)
  * the reference's iptables chains whose jump is commented with network and a
  * container ID not in keep). *gone as for DEL.
  */
-int nft_portmap_gc(const char *network, const struct nft_attach *keep, size_t nkeep,
+int nft_portmap_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep, size_t nkeep,
 		   struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
 	__attribute__((warn_unused_result));
 

@@ -337,7 +337,6 @@ struct nftnl_rule *nft_spoofchk_rule_drop(const char *chain);
 
 /* ---- hostPort mapping ---- */
 #define NFT_PM_TABLE "cnip_hostport"
-#define NFT_PM_DISPATCH "hostports"
 #define NFT_PM_PREROUTING "prerouting"
 #define NFT_PM_OUTPUT "output"
 #define NFT_PM_HOSTIP4 "hostip4"

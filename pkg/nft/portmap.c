@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * hostPort mapping in table inet cnip_hostport (see cni/nft.h for the
- * picture). A packet for the node costs one fib lookup and up to four hash
- * lookups, however many pods map ports; ADD and DEL change one chain and its
- * map elements, so their cost does not grow with the pods either.
+ * hostPort mapping, a feature of the attachment engine (attach.h), in table
+ * inet cnip_hostport (see cni/nft.h for the picture):
  *
- * Ownership lives in the elements: an element's verdict names the chain of
- * the attachment that holds the host port. ADD adds elements without EXCL,
- * which the kernel accepts when the element already leads to our chain and
- * refuses (EBUSY/EEXIST) when it leads to another's: that refusal is the
- * duplicate hostPort, reported with the holder's identity from its chain
- * comment, and nothing of the batch commits. DEL deletes an element only
- * after re-adding it with our verdict in the same batch (the guard), so it
- * never removes another attachment's mapping.
+ *   chains prerouting and output (nat, dstnat): fib daddr type != local
+ *     return; then one vmap lookup per family and kind of key
+ *   maps hostip4/6 (host address . protocol . port) and hostport4/6
+ *     (protocol . port, every local address): key : goto pm-...
+ *   chain pm-<H(net)>-<H(ifname:cid)>, one per attachment: per mapping and
+ *     pod family, the marks for what must be masqueraded, then the DNAT,
+ *     commented "hostport PROTO HOSTIP PORT" (DEL finds the keys there)
+ *   chain masq-bit<N> (nat, srcnat): meta mark & 1<<N masquerade
  *
- * The DNAT rule of each mapping carries "hostport PROTO HOSTIP PORT" as its
- * comment: DEL without the mappings finds the elements from there.
+ * Exclusive: a key whose element leads to another attachment fails ADD with
+ * CNI_ERR_EXISTS naming the holder, which keeps its mapping. A packet costs
+ * one fib lookup and at most four hash lookups, however many pods map ports.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,7 +30,7 @@
 
 #include "cni/hash.h"
 #include "cni/nft.h"
-#include "nft-int.h"
+#include "attach.h"
 
 #define T NFT_PM_TABLE
 #define FAM NFPROTO_INET
@@ -42,10 +41,6 @@
 #define IPT_TOP "CNI-HOSTPORT-DNAT"
 #define IPT_OLD_TOP "CNI-HOSTPORT-SNAT"
 
-enum tag_kind { TAG_ELEM = 1, TAG_GUARD, TAG_BASE };
-#define TAG(kind, i) ((int)(kind) << 20 | (int)(i))
-#define TAG_KIND(t) ((t) < 0 ? 0 : (t) >> 20)
-#define TAG_IDX(t) ((t) & 0xfffff)
 
 /* nft's concatenated types: each part 6 bits, first part highest. */
 #define CONCAT2(a, b) ((a) << 6 | (b))
@@ -63,7 +58,6 @@ static const struct nft_hook prerouting = { "nat", NF_INET_PRE_ROUTING, PRIO_DST
 static const struct nft_hook output = { "nat", NF_INET_LOCAL_OUT, PRIO_DSTNAT, false };
 static const struct nft_hook postrouting = { "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT, false };
 
-/* One mapping for one pod family: an element and the rules behind it. */
 struct entry {
 	int family;
 	uint8_t proto;
@@ -344,22 +338,34 @@ static int build_rules(const struct nft_portmap *pm, const char *chain, const st
 	return ret;
 }
 
-static int sink_batch(void *ctx, struct nftnl_rule *r, const char *what)
-{
-	return nft_b_rule_add(ctx, r, what);
-}
+static int sink_built(void *ctx, struct nftnl_rule *r, const char *what);
 
-/* The dispatch rules of chain hostports, i = 0..3 as maps[]. */
-static struct nftnl_rule *rule_dispatch(int i)
+/* Base rules of prerouting and output: only what is addressed to the node goes on. */
+static struct nftnl_rule *rule_hook(const char *chain, size_t i, char what[NFT_WHAT_MAX])
 {
-	bool v4 = i < 2, addr = !(i % 2);
-	struct fam f = fam_of(v4 ? AF_INET : AF_INET6);
-	struct nftnl_rule *r = nft_rule_new(FAM, T, NFT_PM_DISPATCH, NULL);
+	static const uint32_t local = RTN_LOCAL_U32;
+	struct nftnl_rule *r = nft_rule_new(FAM, T, chain, NULL);
 	unsigned int reg = 0;
-	bool ok;
+	struct fam f;
+	bool ok, v4, addr;
 
 	if (!r)
 		return NULL;
+	if (i == 0) {
+		snprintf(what, NFT_WHAT_MAX, "fib daddr type != local return");
+		if (nft_put(r, nft_e_fib_daddr_type(NFT_REG_1)) &&
+		    nft_put(r, nft_e_cmp(NFT_REG_1, NFT_CMP_NEQ, &local, 4)) &&
+		    nft_put(r, nft_e_verdict(NFT_RETURN, NULL)))
+			return r;
+		nftnl_rule_free(r);
+		return NULL;
+	}
+	/* i = 1..4: hostip4, hostport4, hostip6, hostport6 */
+	i--;
+	v4 = i < 2;
+	addr = !(i % 2);
+	f = fam_of(v4 ? AF_INET : AF_INET6);
+	snprintf(what, NFT_WHAT_MAX, "vmap @%s", maps[i].name);
 	ok = put_nfproto(r, &f);
 	if (ok && addr) {
 		ok = nft_put(r, nft_e_payload(NFT_PAYLOAD_NETWORK_HEADER, f.daddr, f.alen, nft_reg32(0)));
@@ -374,18 +380,14 @@ static struct nftnl_rule *rule_dispatch(int i)
 	return NULL;
 }
 
-/* fib daddr type local jump hostports: only what is addressed to the node itself. */
-static struct nftnl_rule *rule_local(const char *chain)
+static struct nftnl_rule *base_pre(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
 {
-	static const uint32_t local = RTN_LOCAL_U32;
-	struct nftnl_rule *r = nft_rule_new(FAM, T, chain, NULL);
+	return rule_hook(NFT_PM_PREROUTING, i, what);
+}
 
-	if (r && nft_put(r, nft_e_fib_daddr_type(NFT_REG_1)) &&
-	    nft_put(r, nft_e_cmp(NFT_REG_1, NFT_CMP_EQ, &local, 4)) &&
-	    nft_put(r, nft_e_verdict(NFT_JUMP, NFT_PM_DISPATCH)))
-		return r;
-	nftnl_rule_free(r);
-	return NULL;
+static struct nftnl_rule *base_out(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
+{
+	return rule_hook(NFT_PM_OUTPUT, i, what);
 }
 
 /* meta mark & bit == bit masquerade */
@@ -408,363 +410,107 @@ static void masq_chain_name(unsigned int bit, char out[NFT_NAME_MAX])
 	snprintf(out, NFT_NAME_MAX, NFT_PM_MASQ_PFX "%u", bit);
 }
 
-/* ---- shared objects ---- */
-
-/* Table, maps, hostports and the two hooks, each chain created with its rules (EXCL). */
-static int b_base(struct nft_batch *b)
+static struct nftnl_rule *base_masq(size_t i, uint32_t bit, char what[NFT_WHAT_MAX])
 {
-	int ret = nft_b_table(b, FAM, T);
-	size_t i;
-
-	for (i = 0; !ret && i < 4; i++)
-		ret = nft_b_map(b, &maps[i]);
-	if (!ret)
-		ret = nft_b_chain(b, NFT_MSG_NEWCHAIN, FAM, T, NFT_PM_DISPATCH, NULL, NULL,
-				  NLM_F_CREATE | NLM_F_EXCL);
-	nft_batch_tag(b, TAG(TAG_BASE, 0));
-	for (i = 0; !ret && i < 4; i++)
-		ret = nft_b_rule_add(b, rule_dispatch((int)i), "vmap dispatch");
-	if (!ret)
-		ret = nft_b_chain(b, NFT_MSG_NEWCHAIN, FAM, T, NFT_PM_PREROUTING, &prerouting, NULL,
-				  NLM_F_CREATE | NLM_F_EXCL);
-	nft_batch_tag(b, TAG(TAG_BASE, 1));
-	if (!ret)
-		ret = nft_b_rule_add(b, rule_local(NFT_PM_PREROUTING), "fib daddr type local");
-	if (!ret)
-		ret = nft_b_chain(b, NFT_MSG_NEWCHAIN, FAM, T, NFT_PM_OUTPUT, &output, NULL,
-				  NLM_F_CREATE | NLM_F_EXCL);
-	nft_batch_tag(b, TAG(TAG_BASE, 2));
-	if (!ret)
-		ret = nft_b_rule_add(b, rule_local(NFT_PM_OUTPUT), "fib daddr type local");
-	return ret;
-}
-
-static int b_masq(struct nft_batch *b, unsigned int bit)
-{
-	char name[NFT_NAME_MAX], what[64];
-	int ret;
+	char name[NFT_NAME_MAX];
 
 	masq_chain_name(bit, name);
-	snprintf(what, sizeof(what), "meta mark & 0x%x masquerade", 1u << bit);
-	ret = nft_b_table(b, FAM, T);
-	if (!ret)
-		ret = nft_b_chain(b, NFT_MSG_NEWCHAIN, FAM, T, name, &postrouting, NULL,
-				  NLM_F_CREATE | NLM_F_EXCL);
-	nft_batch_tag(b, TAG(TAG_BASE, 3));
-	if (!ret)
-		ret = nft_b_rule_add(b, rule_masq(name, bit), what);
-	return ret;
+	snprintf(what, NFT_WHAT_MAX, "meta mark & 0x%x masquerade", 1u << bit);
+	return rule_masq(name, bit);
 }
 
-/* ---- the attachment's chain as the kernel holds it ---- */
+/* ---- the feature ---- */
 
-/* The entries named by the DNAT rules' comments (no container port: DEL needs only keys). */
-static int entries_of_rules(const struct nft_rules *have, struct entry **out, size_t *n)
+/* What the engine's callbacks get: the mappings and their entries. */
+struct pm_spec {
+	const struct nft_portmap *pm;
+	const struct entry *v;
+	size_t n;
+};
+
+struct built_sink {
+	struct nft_built *v;
+	size_t n, max;
+};
+
+static int sink_built(void *ctx, struct nftnl_rule *r, const char *what)
 {
-	struct entry *v = calloc(have->n + 1, sizeof(*v));
-	char c[NFTNL_UDATA_COMMENT_MAXLEN];
-	size_t i, m = 0;
+	struct built_sink *b = ctx;
 
-	if (!v)
+	if (!r)
 		return -ENOMEM;
-	for (i = 0; i < have->n; i++) {
-		nft_rule_comment(have->v[i], c, sizeof(c));
-		if (entry_parse(c, &v[m]))
-			m++;
+	if (b->n >= b->max) {
+		nftnl_rule_free(r);
+		return -E2BIG;
 	}
-	*out = v;
-	*n = m;
+	b->v[b->n].r = r;
+	snprintf(b->v[b->n].what, NFT_WHAT_MAX, "%s", what);
+	b->n++;
 	return 0;
 }
 
-static bool key_in(const struct entry *e, const struct entry *v, size_t n)
+static int pm_rules(const char *chain, const void *spec, struct nft_built *v, size_t max)
 {
-	size_t i;
+	const struct pm_spec *ps = spec;
+	struct built_sink b = { v, 0, max };
+	int ret = build_rules(ps->pm, chain, ps->v, ps->n, sink_built, &b);
 
-	for (i = 0; i < n; i++)
-		if (v[i].map == e->map && !memcmp(v[i].key, e->key, e->map->key_len))
-			return true;
-	return false;
+	if (ret < 0) {
+		while (b.n--)
+			nftnl_rule_free(v[b.n].r);
+		return ret;
+	}
+	return (int)b.n;
 }
 
-/* NEWSETELEM key : goto chain, or DELSETELEM key (chain NULL). */
-static int b_elem(struct nft_batch *b, const struct entry *e, const char *chain)
+static void key_of(const struct entry *e, struct nft_key *k)
 {
-	return nft_b_elem(b, e->map, e->key, (uint32_t)NFT_GOTO, chain);
+	memset(k, 0, sizeof(*k));
+	k->map = (uint8_t)(e->map - maps);
+	memcpy(k->data, e->key, e->map->key_len);
 }
 
-/* Guarded delete of each key of v not in skip: only an element leading to chain goes. */
-static int b_release(struct nft_batch *b, const char *chain, const struct entry *v, size_t n,
-		     const struct entry *skip, size_t nskip, const struct entry *keep, size_t nkeep)
+static int pm_keys(const void *spec, struct nft_keys *out)
 {
+	const struct pm_spec *ps = spec;
+	struct nft_key k;
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; !ret && i < n; i++) {
-		if (key_in(&v[i], skip, nskip) || key_in(&v[i], keep, nkeep))
-			continue;
-		ret = b_elem(b, &v[i], chain);
-		nft_batch_tag(b, TAG(TAG_GUARD, i));
-		if (!ret)
-			ret = b_elem(b, &v[i], NULL);
+	for (i = 0; !ret && i < ps->n; i++) {
+		key_of(&ps->v[i], &k);
+		ret = nft_keys_add(out, &k);
 	}
 	return ret;
 }
 
-static int add_skip(struct entry **skip, size_t *n, const struct entry *e)
+/* The DNAT rule's comment names its key. */
+static bool pm_rule_key(const struct nftnl_rule *r, struct nft_key *k)
 {
-	struct entry *v = reallocarray(*skip, *n + 1, sizeof(*v));
+	char c[NFTNL_UDATA_COMMENT_MAXLEN];
+	struct entry e = { 0 };
 
-	if (!v)
-		return -ENOMEM;
-	v[(*n)++] = *e;
-	*skip = v;
-	return 0;
+	nft_rule_comment(r, c, sizeof(c));
+	if (!entry_parse(c, &e))
+		return false;
+	key_of(&e, k);
+	return true;
 }
 
-/* "hostPort 8080/tcp on 0.0.0.0 is held by container X (ifname eth0, network N)". */
-static int conflict(struct nft_sock *s, const struct entry *e, struct cni_err *err)
+static void pm_describe(const void *spec, char *buf, size_t size)
 {
-	struct nft_elems el = { 0 };
-	struct nft_chain_info ci = { 0 };
-	char a[CNI_IP_STRLEN];
-	const char *who = "another attachment";
+	const struct pm_spec *ps = spec;
+	size_t i, off = 0;
 
-	if (nft_get_elems(s, e->map, e->key, &el) == 0 && el.n &&
-	    nft_chain_get(s, FAM, T, el.v[0].chain, &ci) == 0 && ci.comment[0])
-		who = ci.comment;
-	if (specific(e))
-		cni_ip_format(&e->host_ip, a);
-	else
-		snprintf(a, sizeof(a), "every local IPv%c address", e->family == AF_INET ? '4' : '6');
-	cni_err_set(err, CNI_ERR_EXISTS, -EADDRINUSE,
-		    "hostPort %u/%s on %s is already mapped to another pod (%s); the mapping stays with it",
-		    e->host_port, nft_pm_proto_name(e->proto), a, who);
-	nft_elems_free(&el);
-	return -EADDRINUSE;
+	buf[0] = '\0';
+	for (i = 0; i < ps->n && off < size; i++) {
+		char c[96];
+
+		entry_comment(&ps->v[i], c, sizeof(c));
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "", c + 9);
+	}
 }
 
-/* ---- ADD ---- */
-
-static int prepare(const struct nft_portmap *pm, char chain[NFT_PM_NAMELEN], struct cni_err *err)
-{
-	int ret;
-
-	if (!pm || !pm->network || !pm->container_id || !pm->ifname || pm->mark_bit > 31 ||
-	    (pm->n && !pm->maps))
-		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL,
-				   "portmap: network, container ID and ifname are required");
-	ret = nft_attach_name(NFT_PM_PFX, pm->network, pm->ifname, pm->container_id, chain);
-	return ret < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, ret, "portmap") : 0;
-}
-
-struct add_state {
-	const struct nft_portmap *pm;
-	const char *chain;
-	struct entry *v;
-	size_t n;
-	struct entry *skip;		/* old keys another attachment holds now */
-	size_t nskip;
-};
-
-static int add_once(struct nft_sock *s, void *ctx, struct cni_err *err)
-{
-	struct add_state *st = ctx;
-	const struct nft_portmap *pm = st->pm;
-	char comment[NFTNL_UDATA_COMMENT_MAXLEN], masq[NFT_NAME_MAX];
-	struct nft_rules have = { 0 };
-	struct entry *old = NULL;
-	size_t nold = 0, i, failed = SIZE_MAX;
-	struct nft_batch b;
-	int ret, base, mq = 0, tag;
-
-	nft_batch_init(&b);
-	masq_chain_name(pm->mark_bit, masq);
-	/* The masquerade chain is made after the base: when it is there, so is the base. */
-	base = pm->snat ? nft_chain_get(s, FAM, T, masq, NULL) : -ENOENT;
-	if (base == -ENOENT) {
-		mq = pm->snat ? -ENOENT : 0;
-		base = nft_chain_get(s, FAM, T, NFT_PM_DISPATCH, NULL);
-	}
-	if (base < 0 && base != -ENOENT) {
-		ret = cni_err_set(err, CNI_ERR_NFT, base, "nftables: looking up table inet %s", T);
-		goto out;
-	}
-	/* A repeated ADD: the elements of mappings it no longer has must go. */
-	ret = nft_dump_rules(s, FAM, T, st->chain, &have);
-	if (!ret)
-		ret = entries_of_rules(&have, &old, &nold);
-	if (ret < 0) {
-		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: listing chain inet %s %s", T, st->chain);
-		goto out;
-	}
-	ret = base == -ENOENT ? b_base(&b) : 0;
-	if (!ret && mq == -ENOENT)
-		ret = b_masq(&b, pm->mark_bit);
-	snprintf(comment, sizeof(comment), "net: %s, if: %s, id: %s", pm->network, pm->ifname,
-		 pm->container_id);
-	if (!ret)
-		ret = nft_b_chain(&b, NFT_MSG_NEWCHAIN, FAM, T, st->chain, NULL, comment, NLM_F_CREATE);
-	if (!ret && have.n)
-		ret = nft_b_rule_del(&b, FAM, T, st->chain, 0);
-	if (!ret)
-		ret = b_release(&b, st->chain, old, nold, st->skip, st->nskip, st->v, st->n);
-	if (!ret)
-		ret = build_rules(pm, st->chain, st->v, st->n, sink_batch, &b);
-	for (i = 0; !ret && i < st->n; i++) {
-		ret = b_elem(&b, &st->v[i], st->chain);
-		nft_batch_tag(&b, TAG(TAG_ELEM, i));
-	}
-	if (ret < 0) {
-		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: building portmap batch");
-		goto out;
-	}
-	ret = nft_sock_batch(s, &b, &failed, err);
-	if (ret == 0 || failed == SIZE_MAX)
-		goto out;
-	tag = b.tag[failed];
-	if (TAG_KIND(tag) == TAG_ELEM && (ret == -EBUSY || ret == -EEXIST)) {
-		/* Not ours to take: the batch committed nothing, the holder keeps it. */
-		cni_err_clear(err);
-		ret = conflict(s, &st->v[TAG_IDX(tag)], err);
-	} else if (TAG_KIND(tag) == TAG_GUARD && (ret == -EBUSY || ret == -EEXIST)) {
-		if (add_skip(&st->skip, &st->nskip, &old[TAG_IDX(tag)]) < 0)
-			ret = -ENOMEM;
-	}
-	/* TAG_BASE EEXIST: another ADD made the base meanwhile; the retry sees it. */
-out:
-	free(old);
-	nft_rules_free(&have);
-	nft_batch_release(&b);
-	return ret;
-}
-
-int nft_portmap_add(const struct nft_portmap *pm, struct cni_err *err)
-{
-	char chain[NFT_PM_NAMELEN];
-	struct add_state st = { pm, chain, NULL, 0, NULL, 0 };
-	struct nft_sock s = { 0 };
-	size_t i, j;
-	int ret;
-
-	ret = prepare(pm, chain, err);
-	if (ret < 0)
-		return ret;
-	ret = entries_of(pm, &st.v, &st.n);
-	if (ret < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ret, "portmap");
-	for (i = 0; i < st.n; i++)
-		for (j = 0; j < i; j++)
-			if (st.v[i].map == st.v[j].map &&
-			    !memcmp(st.v[i].key, st.v[j].key, st.v[i].map->key_len)) {
-				char a[CNI_IP_STRLEN];
-
-				ret = cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
-						  "portMappings: hostPort %u/%s on %s is mapped twice",
-						  st.v[i].host_port, nft_pm_proto_name(st.v[i].proto),
-						  cni_ip_format(&st.v[i].host_ip, a));
-				goto out;
-			}
-	ret = nft_sock_open(&s, err);
-	if (ret == 0)
-		ret = nft_retry(&s, add_once, &st, err);
-	nft_sock_close(&s);
-out:
-	free(st.v);
-	free(st.skip);
-	return ret;
-}
-
-/* ---- DEL ---- */
-
-struct gone_list {
-	struct nft_pm_gone *v;
-	size_t n;
-};
-
-static int gone_add(struct gone_list *g, const struct entry *e)
-{
-	struct nft_pm_gone *v;
-	size_t i;
-
-	if (!g)
-		return 0;
-	for (i = 0; i < g->n; i++)
-		if (g->v[i].family == e->family && g->v[i].proto == e->proto &&
-		    g->v[i].port == e->host_port && cni_ip_equal(&g->v[i].host_ip, &e->host_ip))
-			return 0;
-	v = reallocarray(g->v, g->n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	v[g->n++] = (struct nft_pm_gone){ e->family, e->proto, e->host_port, e->host_ip };
-	g->v = v;
-	return 0;
-}
-
-struct del_state {
-	const char *chain;
-	struct entry *skip;		/* keys another attachment holds */
-	size_t nskip;
-	struct gone_list *gone;
-};
-
-/* Removes our chain and the elements leading to it. */
-static int del_once(struct nft_sock *s, void *ctx, struct cni_err *err)
-{
-	struct del_state *st = ctx;
-	struct nft_rules have = { 0 };
-	struct entry *v = NULL;
-	size_t n = 0, i, failed = SIZE_MAX;
-	struct nft_batch b;
-	int ret;
-
-	nft_batch_init(&b);
-	ret = nft_chain_get(s, FAM, T, st->chain, NULL);
-	if (ret == -ENOENT)
-		return 0;	/* no chain, so no element can lead to it */
-	if (ret == 0)
-		ret = nft_dump_rules(s, FAM, T, st->chain, &have);
-	if (!ret)
-		ret = entries_of_rules(&have, &v, &n);
-	if (ret < 0) {
-		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: listing chain inet %s %s", T, st->chain);
-		goto out;
-	}
-	ret = b_release(&b, st->chain, v, n, st->skip, st->nskip, NULL, 0);
-	if (!ret)
-		ret = nft_b_rule_del(&b, FAM, T, st->chain, 0);
-	if (!ret)
-		ret = nft_b_chain(&b, NFT_MSG_DELCHAIN, FAM, T, st->chain, NULL, NULL, 0);
-	if (ret < 0) {
-		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: building portmap batch");
-		goto out;
-	}
-	ret = nft_sock_batch(s, &b, &failed, err);
-	if ((ret == -EBUSY || ret == -EEXIST) && failed != SIZE_MAX &&
-	    TAG_KIND(b.tag[failed]) == TAG_GUARD) {
-		if (add_skip(&st->skip, &st->nskip, &v[TAG_IDX(b.tag[failed])]) < 0)
-			ret = -ENOMEM;
-	}
-	for (i = 0; ret == 0 && i < n; i++)
-		if (!key_in(&v[i], st->skip, st->nskip) && gone_add(st->gone, &v[i]) < 0)
-			ret = cni_err_set(err, CNI_ERR_INTERNAL, -ENOMEM, "portmap");
-out:
-	free(v);
-	nft_rules_free(&have);
-	nft_batch_release(&b);
-	return ret;
-}
-
-static int del_ours(struct nft_sock *s, const char *chain, struct gone_list *gone, struct cni_err *err)
-{
-	struct del_state st = { chain, NULL, 0, gone };
-	int ret = nft_retry(s, del_once, &st, err);
-
-	free(st.skip);
-	return ret;
-}
-
-/* The reference iptables backend's chain: "CNI-" pfx + hex of sha512(network + cid), 28 bytes. */
 static int ipt_name(const char *pfx, const char *network, const char *cid, char out[29])
 {
 	char *s;
@@ -894,6 +640,141 @@ static int del_reference(struct nft_sock *s, const char *network, const char *ci
 	return ret ? ret : r;
 }
 
+static int pm_del_legacy(struct nft_sock *s, const struct nft_attach *a, struct cni_err *err)
+{
+	return del_reference(s, a->network, a->container_id, err);
+}
+
+static const struct nft_feature portmap = {
+	.what = "portmap",
+	.family = FAM,
+	.table = T,
+	.maps = maps,
+	.nmaps = 4,
+	.pfx = NFT_PM_PFX,
+	.verdict = (uint32_t)NFT_GOTO,
+	.exclusive = true,
+	.rule_comments = true,
+	.owned_code = CNI_ERR_EXISTS,
+	.rules = pm_rules,
+	.keys = pm_keys,
+	.rule_key = pm_rule_key,
+	.describe = pm_describe,
+	.del_legacy = pm_del_legacy,
+};
+
+/* The feature with its base chains: the masquerade chain is the config's mark bit's. */
+struct pm_feature {
+	struct nft_feature f;
+	struct nft_base bases[3];
+	char masq[NFT_NAME_MAX];
+};
+
+static void feature_of(const struct nft_portmap *pm, struct pm_feature *out)
+{
+	out->f = portmap;
+	out->bases[0] = (struct nft_base){ NFT_PM_PREROUTING, prerouting, 5, base_pre, 0 };
+	out->bases[1] = (struct nft_base){ NFT_PM_OUTPUT, output, 5, base_out, 0 };
+	masq_chain_name(pm->mark_bit, out->masq);
+	out->bases[2] = (struct nft_base){ out->masq, postrouting, 1, base_masq, pm->mark_bit };
+	out->f.bases = out->bases;
+	out->f.nbases = pm->snat ? 3 : 2;
+}
+
+static int prepare(const struct nft_portmap *pm, struct nft_attach *a, struct pm_feature *f,
+		   struct cni_err *err)
+{
+	if (!pm || !pm->network || !pm->container_id || !pm->ifname || pm->mark_bit > 31 ||
+	    (pm->n && !pm->maps))
+		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL,
+				   "portmap: network, container ID and ifname are required");
+	a->network = pm->network;
+	a->container_id = pm->container_id;
+	a->ifname = pm->ifname;
+	feature_of(pm, f);
+	return 0;
+}
+
+/* ---- ADD ---- */
+
+int nft_portmap_add(struct nft_sock *s, const struct nft_portmap *pm, struct cni_err *err)
+{
+	struct pm_feature f;
+	struct nft_attach a;
+	struct pm_spec ps = { pm, NULL, 0 };
+	struct entry *v = NULL;
+	size_t i, j, n = 0;
+	int ret;
+
+	ret = prepare(pm, &a, &f, err);
+	if (ret < 0)
+		return ret;
+	ret = entries_of(pm, &v, &n);
+	if (ret < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ret, "portmap");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (v[i].map == v[j].map && !memcmp(v[i].key, v[j].key, v[i].map->key_len)) {
+				char ad[CNI_IP_STRLEN];
+
+				ret = cni_err_set(err, CNI_ERR_CONFIG, -EINVAL,
+						  "portMappings: hostPort %u/%s on %s is mapped twice",
+						  v[i].host_port, nft_pm_proto_name(v[i].proto),
+						  cni_ip_format(&v[i].host_ip, ad));
+				goto out;
+			}
+	ps.v = v;
+	ps.n = n;
+	ret = nft_attach_add(s, &f.f, &a, &ps, err);
+out:
+	free(v);
+	return ret;
+}
+
+/* ---- DEL ---- */
+
+struct gone_list {
+	struct nft_pm_gone *v;
+	size_t n;
+};
+
+static int gone_add(struct gone_list *g, const struct entry *e)
+{
+	struct nft_pm_gone *v;
+	size_t i;
+
+	if (!g)
+		return 0;
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].family == e->family && g->v[i].proto == e->proto &&
+		    g->v[i].port == e->host_port && cni_ip_equal(&g->v[i].host_ip, &e->host_ip))
+			return 0;
+	v = reallocarray(g->v, g->n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[g->n++] = (struct nft_pm_gone){ e->family, e->proto, e->host_port, e->host_ip };
+	g->v = v;
+	return 0;
+}
+
+static int entries_of_rules(const struct nft_rules *have, struct entry **out, size_t *n)
+{
+	struct entry *v = calloc(have->n + 1, sizeof(*v));
+	char c[NFTNL_UDATA_COMMENT_MAXLEN];
+	size_t i, m = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < have->n; i++) {
+		nft_rule_comment(have->v[i], c, sizeof(c));
+		if (entry_parse(c, &v[m]))
+			m++;
+	}
+	*out = v;
+	*n = m;
+	return 0;
+}
+
 static void gone_out(struct gone_list *g, struct nft_pm_gone **gone, size_t *ngone)
 {
 	if (gone) {
@@ -904,153 +785,71 @@ static void gone_out(struct gone_list *g, struct nft_pm_gone **gone, size_t *ngo
 	free(g->v);
 }
 
-int nft_portmap_del(const struct nft_portmap *pm, struct nft_pm_gone **gone, size_t *ngone,
-		    struct cni_err *err)
+/* The mappings the chain holds, for the conntrack flush after it goes. */
+static int chain_gone(struct nft_sock *s, const char *chain, struct gone_list *g)
+{
+	struct nft_rules have = { 0 };
+	struct entry *v = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	ret = nft_dump_rules(s, FAM, T, chain, &have);
+	if (!ret)
+		ret = entries_of_rules(&have, &v, &n);
+	for (i = 0; !ret && i < n; i++)
+		ret = gone_add(g, &v[i]);
+	free(v);
+	nft_rules_free(&have);
+	return ret;
+}
+
+int nft_portmap_del(struct nft_sock *s, const struct nft_portmap *pm, struct nft_pm_gone **gone,
+		    size_t *ngone, struct cni_err *err)
 {
 	char chain[NFT_PM_NAMELEN];
 	struct gone_list g = { 0 };
-	struct nft_sock s = { 0 };
-	int ret, r;
+	struct pm_feature f;
+	struct nft_attach a;
+	int ret;
 
-	ret = prepare(pm, chain, err);
+	ret = prepare(pm, &a, &f, err);
 	if (ret < 0)
 		return ret;
-	ret = nft_sock_open(&s, err);
+	/* Without the spec: the engine finds the keys in the DNAT rules' comments. */
+	ret = nft_attach_name(NFT_PM_PFX, pm->network, pm->ifname, pm->container_id, chain);
+	if (!ret && gone)
+		ret = chain_gone(s, chain, &g);
 	if (ret < 0)
-		return ret;
-	ret = del_ours(&s, chain, &g, err);
-	r = del_reference(&s, pm->network, pm->container_id, err);
-	ret = ret ? ret : r;
-	nft_sock_close(&s);
+		ret = cni_err_set(err, CNI_ERR_NFT, ret, "nftables: listing chain inet %s %s", T, chain);
+	else
+		ret = nft_attach_del(s, &f.f, &a, NULL, err);
+	if (ret < 0)
+		g.n = 0;	/* not known to be gone */
 	gone_out(&g, gone, ngone);
 	return ret;
 }
 
 /* ---- CHECK ---- */
 
-struct cmp_state {
-	const struct nft_rules *have;
-	size_t i;
-	int same;			/* 1 while equal, 0 different, -errno */
-};
-
-static int sink_compare(void *ctx, struct nftnl_rule *r, const char *what)
+int nft_portmap_check(struct nft_sock *s, const struct nft_portmap *pm, struct cni_err *err)
 {
-	struct cmp_state *c = ctx;
-
-	if (!r)
-		return -ENOMEM;
-	if (c->same <= 0 || c->i >= c->have->n) {
-		nftnl_rule_free(r);
-		c->same = c->same < 0 ? c->same : 0;
-		c->i++;
-		return 0;
-	}
-	c->same = nft_rule_same(r, c->have->v[c->i++], true);
-	return 0;
-}
-
-/* The rules of chain equal the n built by make(i) (or by build_rules when make is NULL). */
-static int check_chain(struct nft_sock *s, const char *chain,
-		       struct nftnl_rule *(*make)(int, unsigned int), int n, const struct nft_portmap *pm, const struct entry *v, size_t nv,
-		       struct cni_err *err)
-{
-	struct nft_rules have = { 0 };
-	struct cmp_state c = { &have, 0, 1 };
-	int ret, i;
-
-	ret = nft_chain_get(s, FAM, T, chain, NULL);
-	if (ret == 0)
-		ret = nft_dump_rules(s, FAM, T, chain, &have);
-	if (ret == -ENOENT)
-		return cni_err_set(err, CNI_ERR_CHECK, ret, "portmap: chain inet %s %s missing", T, chain);
-	if (ret < 0)
-		return cni_err_set(err, CNI_ERR_NFT, ret, "nftables: listing chain inet %s %s", T, chain);
-	if (make) {
-		for (i = 0; i < n && c.same > 0; i++)
-			ret = sink_compare(&c, make(i, pm ? pm->mark_bit : 0), NULL);
-	} else {
-		ret = build_rules(pm, chain, v, nv, sink_compare, &c);
-	}
-	if (ret < 0 || c.same < 0)
-		ret = cni_err_set(err, CNI_ERR_INTERNAL, ret < 0 ? ret : c.same, "portmap");
-	else if (!c.same || c.i != have.n)
-		ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
-				  "portmap: chain inet %s %s has %zu rules, not the %zu expected (or they differ)",
-				  T, chain, have.n, c.i);
-	nft_rules_free(&have);
-	return ret;
-}
-
-static struct nftnl_rule *make_dispatch(int i, unsigned int bit)
-{
-	return rule_dispatch(i);
-}
-
-static struct nftnl_rule *make_pre(int i, unsigned int bit)
-{
-	return rule_local(NFT_PM_PREROUTING);
-}
-
-static struct nftnl_rule *make_out(int i, unsigned int bit)
-{
-	return rule_local(NFT_PM_OUTPUT);
-}
-
-static struct nftnl_rule *make_masq(int i, unsigned int bit)
-{
-	char name[NFT_NAME_MAX];
-
-	masq_chain_name(bit, name);
-	return rule_masq(name, bit);
-}
-
-int nft_portmap_check(const struct nft_portmap *pm, struct cni_err *err)
-{
-	char chain[NFT_PM_NAMELEN], masq[NFT_NAME_MAX], a[CNI_IP_STRLEN];
-	struct nft_elems el = { 0 };
-	struct nft_sock s = { 0 };
+	struct pm_feature f;
+	struct nft_attach a;
+	struct pm_spec ps = { pm, NULL, 0 };
 	struct entry *v = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int ret;
 
-	ret = prepare(pm, chain, err);
+	ret = prepare(pm, &a, &f, err);
 	if (ret < 0)
 		return ret;
 	ret = entries_of(pm, &v, &n);
 	if (ret < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ret, "portmap");
-	if (n == 0)
-		goto out;
-	ret = nft_sock_open(&s, err);
-	if (ret < 0)
-		goto out;
-	ret = check_chain(&s, NFT_PM_DISPATCH, make_dispatch, 4, pm, NULL, 0, err);
-	if (!ret)
-		ret = check_chain(&s, NFT_PM_PREROUTING, make_pre, 1, pm, NULL, 0, err);
-	if (!ret)
-		ret = check_chain(&s, NFT_PM_OUTPUT, make_out, 1, pm, NULL, 0, err);
-	if (!ret && pm->snat) {
-		masq_chain_name(pm->mark_bit, masq);
-		ret = check_chain(&s, masq, make_masq, 1, pm, NULL, 0, err);
-	}
-	if (!ret)
-		ret = check_chain(&s, chain, NULL, 0, pm, v, n, err);
-	for (i = 0; !ret && i < n; i++) {
-		ret = nft_get_elems(&s, v[i].map, v[i].key, &el);
-		if (ret < 0)
-			cni_err_set(err, CNI_ERR_NFT, ret, "nftables: reading map inet %s %s", T,
-				    v[i].map->name);
-		else if (!el.n || !nft_elem_leads_to(&el.v[0], chain))
-			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
-					  "portmap: hostPort %u/%s on %s leads %s%s, not to chain %s",
-					  v[i].host_port, nft_pm_proto_name(v[i].proto),
-					  cni_ip_format(&v[i].host_ip, a), el.n ? "to chain " : "nowhere",
-					  el.n ? el.v[0].chain : "", chain);
-		nft_elems_free(&el);
-	}
-	nft_sock_close(&s);
-out:
+	ps.v = v;
+	ps.n = n;
+	if (n)
+		ret = nft_attach_check(s, &f.f, &a, &ps, err);
 	free(v);
 	return ret;
 }
@@ -1158,29 +957,32 @@ static int gc_iptables(struct nft_sock *s, const char *network, const struct nft
 	return ret;
 }
 
-int nft_portmap_gc(const char *network, const struct nft_attach *keep, size_t nkeep,
-		   struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
+int nft_portmap_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep,
+		   size_t nkeep, struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
 {
+	struct nft_portmap pm = { .network = network, .container_id = "", .ifname = "" };
 	struct nft_names stale = { 0 };
 	struct gone_list g = { 0 };
-	struct nft_sock s = { 0 };
+	struct pm_feature f;
 	size_t i;
 	int ret, r;
 
 	if (!network)
 		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "portmap GC: network required");
-	ret = nft_sock_open(&s, err);
-	if (ret < 0)
-		return ret;
-	ret = nft_gc_plan(&s, FAM, T, NFT_PM_PFX, "portmap GC", network, keep, nkeep, NULL, &stale, err);
-	for (i = 0; i < stale.n; i++) {
-		r = del_ours(&s, stale.v[i], &g, err);
-		ret = ret ? ret : r;
+	feature_of(&pm, &f);
+	/* What the stale chains map, for the conntrack flush; the engine then removes them. */
+	if (gone) {
+		ret = nft_gc_plan(s, FAM, T, NFT_PM_PFX, "portmap GC", network, keep, nkeep, NULL, &stale,
+				  err);
+		for (i = 0; !ret && i < stale.n; i++)
+			ret = chain_gone(s, stale.v[i], &g);
+		nft_names_free(&stale);
+		if (ret < 0)
+			g.n = 0;
 	}
-	r = gc_iptables(&s, network, keep, nkeep, err);
+	ret = nft_attach_gc(s, &f.f, network, keep, nkeep, err);
+	r = gc_iptables(s, network, keep, nkeep, err);
 	ret = ret ? ret : r;
-	nft_sock_close(&s);
-	nft_names_free(&stale);
 	gone_out(&g, gone, ngone);
 	return ret;
 }

@@ -120,6 +120,7 @@ out:
 
 static int portmap_add(struct cni_ctx *ctx, struct cni_result **out)
 {
+	struct nft_sock *s = NULL;
 	struct portmap_conf c;
 	struct nft_portmap pm;
 	struct cni_result *r;
@@ -134,14 +135,17 @@ static int portmap_add(struct cni_ctx *ctx, struct cni_result **out)
 	}
 	pm = attachment(ctx, &c);
 	if (c.n && (c.pod4.ip.family || c.pod6.ip.family)) {
-		ret = nft_portmap_add(&pm, &ctx->err);
+		ret = nft_open(&s, &ctx->err);
+		if (!ret)
+			ret = nft_portmap_add(s, &pm, &ctx->err);
 		if (!ret && c.snat && c.pod4.ip.family)
 			ret = route_localnet(&c.pod4, false, &ctx->err);
 		if (ret < 0) {
 			struct cni_err scratch = { 0 };
 
 			/* The conflict error leaves the holder's mapping alone: nothing of ours is there. */
-			(void)!nft_portmap_del(&pm, NULL, NULL, &scratch);
+			if (s)
+				(void)!nft_portmap_del(s, &pm, NULL, NULL, &scratch);
 			goto out;
 		}
 		flush_mappings(&c);
@@ -153,6 +157,7 @@ static int portmap_add(struct cni_ctx *ctx, struct cni_result **out)
 	}
 	*out = r;
 out:
+	nft_close(s);
 	portmap_conf_clear(&c);
 	return ret;
 }
@@ -161,6 +166,7 @@ out:
 static int portmap_del(struct cni_ctx *ctx)
 {
 	struct nft_pm_gone *gone = NULL;
+	struct nft_sock *s = NULL;
 	struct portmap_conf c;
 	struct nft_portmap pm;
 	size_t n = 0;
@@ -170,7 +176,10 @@ static int portmap_del(struct cni_ctx *ctx)
 	if (ret < 0)
 		return ret;
 	pm = attachment(ctx, &c);
-	ret = nft_portmap_del(&pm, &gone, &n, &ctx->err);
+	ret = nft_open(&s, &ctx->err);
+	if (!ret)
+		ret = nft_portmap_del(s, &pm, &gone, &n, &ctx->err);
+	nft_close(s);
 	flush_gone(gone, n);
 	flush_mappings(&c);
 	free(gone);
@@ -180,6 +189,7 @@ static int portmap_del(struct cni_ctx *ctx)
 
 static int portmap_check(struct cni_ctx *ctx)
 {
+	struct nft_sock *s = NULL;
 	struct portmap_conf c;
 	struct nft_portmap pm;
 	int ret;
@@ -191,7 +201,10 @@ static int portmap_check(struct cni_ctx *ctx)
 		ret = cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL, "Required prevResult missing");
 	pm = attachment(ctx, &c);
 	if (!ret && c.n)
-		ret = nft_portmap_check(&pm, &ctx->err);
+		ret = nft_open(&s, &ctx->err);
+	if (!ret && c.n)
+		ret = nft_portmap_check(s, &pm, &ctx->err);
+	nft_close(s);
 	if (!ret && c.n && c.snat && c.pod4.ip.family)
 		ret = route_localnet(&c.pod4, true, &ctx->err);
 	portmap_conf_clear(&c);
@@ -201,6 +214,7 @@ static int portmap_check(struct cni_ctx *ctx)
 static int portmap_gc(struct cni_ctx *ctx)
 {
 	struct nft_pm_gone *gone = NULL;
+	struct nft_sock *s = NULL;
 	struct nft_attach *keep = NULL;
 	struct portmap_conf c;
 	size_t i, n = 0;
@@ -221,7 +235,10 @@ static int portmap_gc(struct cni_ctx *ctx)
 		keep[i].container_id = ctx->conf->valid[i].container_id;
 		keep[i].ifname = ctx->conf->valid[i].ifname;
 	}
-	ret = nft_portmap_gc(ctx->conf->name, keep, ctx->conf->n_valid, &gone, &n, &ctx->err);
+	ret = nft_open(&s, &ctx->err);
+	if (!ret)
+		ret = nft_portmap_gc(s, ctx->conf->name, keep, ctx->conf->n_valid, &gone, &n, &ctx->err);
+	nft_close(s);
 	flush_gone(gone, n);
 	free(gone);
 	free(keep);
