@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # portmap chained after our bridge (hairpin mode, as podman sets it): every
 # traffic path, TCP and UDP, IPv4 and IPv6 (tests/fixtures/portmap/traffic.sh).

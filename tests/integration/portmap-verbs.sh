@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # portmap's verbs against the kernel, on made-up prevResults: idempotent ADD,
 # a duplicate hostPort refused with the holder intact, DEL without netns,
@@ -92,9 +93,9 @@ assert_eq "$(elem hostip4 '192.0.2.11 udp 5353')" "" "old hostIP mapping kept"
 assert_eq "$(elem hostport4 'tcp 6060')" "$(chain_of pmpnet eth0 pmpb)" "new mapping"
 
 note "DEL without netns, without prevResult, without portMappings"
-CID=pmpb NETNS= cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpnet","type":"portmap"}'
+CID=pmpb NETNS="" cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpnet","type":"portmap"}'
 assert_eq "$(elem hostport4 'tcp 6060')" "" "DEL without anything left the mapping"
-CID=pmpb NETNS= cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpnet","type":"portmap"}'
+CID=pmpb NETNS="" cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpnet","type":"portmap"}'
 CID=pmpnone cni_ok portmap DEL "$CA"
 CID=pmpa cni_ok portmap CHECK "$CA"
 
@@ -119,7 +120,7 @@ CR=$(pconf "$M1" "$PA" '{"name":"pmpref"}')
 CID=pmpr3 cni_ok "$REF" ADD "$CR"
 [[ $(iptables-save -t nat) == *"-A CNI-HOSTPORT-DNAT "*"-j $(dn pmpref pmpr3)"* ]] || fail "reference made no $(dn pmpref pmpr3): $(iptables-save -t nat)"
 [[ $(ip6tables-save -t nat) == *"$(dn pmpref pmpr3)"* ]] || fail "reference made no ip6 chain"
-CID=pmpr3 NETNS= cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpref","type":"portmap"}'
+CID=pmpr3 NETNS="" cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpref","type":"portmap"}'
 for t in iptables-save ip6tables-save; do
 	out=$($t -t nat)
 	[[ $out != *"$(dn pmpref pmpr3)"* ]] || fail "$t: our DEL left the reference's chain: $out"
@@ -138,7 +139,7 @@ done
 # The reference's nftables backend (v1.6+): rules commented with the container ID.
 for fam in ip ip6; do
 	a=10.95.0.2 d=10.95.0.2
-	[ $fam = ip ] || a=fd95::2 d=[fd95::2]
+	[ $fam = ip ] || a=fd95::2 d="[fd95::2]"
 	nft -f - <<NFT
 table $fam cni_hostport {
 	chain hostports {
@@ -154,13 +155,13 @@ table $fam cni_hostport {
 }
 NFT
 done
-CID=pmpr4 NETNS= cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpref","type":"portmap"}'
+CID=pmpr4 NETNS="" cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpref","type":"portmap"}'
 for fam in ip ip6; do
 	out=$(nft list table $fam cni_hostport)
 	[[ $out != *pmpr4* ]] || fail "$fam cni_hostport: our DEL left the reference's rules: $out"
 	[[ $out == *pmpr5* ]] || fail "$fam cni_hostport: our DEL removed another container's rule"
 done
-CID=pmpr5 NETNS= cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpref","type":"portmap"}'
+CID=pmpr5 NETNS="" cni_ok portmap DEL '{"cniVersion":"1.0.0","name":"pmpref","type":"portmap"}'
 # Nothing of the reference is left in nftables: no table cni_hostport, no CNI-* chain.
 nft -j list ruleset | jq -e '[.nftables[] | (.table.name, .chain.name) // empty | select(. == "cni_hostport" or startswith("CNI-"))] | length == 0' >/dev/null ||
 	fail "reference leftovers: $(nft list ruleset)"
