@@ -2,13 +2,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cni/ipam.h"
@@ -81,6 +84,42 @@ static void free_env(char **env)
 }
 
 /*
+ * A child that exits without reading its stdin makes our write fail with
+ * EPIPE and raise SIGPIPE, which would kill us. Library code must not change
+ * the process's dispositions (nor hand SIG_IGN to later children), so the
+ * signal is blocked in this thread around the writes, and one it raised is
+ * consumed before the old mask comes back: pipes have no MSG_NOSIGNAL.
+ */
+struct sigpipe_guard {
+	sigset_t old;
+	bool was_pending;
+};
+
+static void sigpipe_block(struct sigpipe_guard *g)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+	g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+}
+
+static void sigpipe_unblock(struct sigpipe_guard *g, bool raised)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	/* One that was pending before us is somebody else's to receive. */
+	if (raised && !g->was_pending)
+		while (sigtimedwait(&set, NULL, &now) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/*
  * Feeds in to the child's stdin and collects its stdout at the same time, so
  * neither side can block on a full pipe.
  */
@@ -88,11 +127,14 @@ static int pump(int in_fd, const char *in, size_t in_len, int out_fd, char **out
 {
 	size_t cap = 4096, n = 0, off = 0;
 	char *buf = malloc(cap + 1), *p;
+	struct sigpipe_guard guard;
 	struct pollfd pfd[2];
+	bool epipe = false;
 	int ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
+	sigpipe_block(&guard);
 	if (!in_len) {
 		close(in_fd);
 		in_fd = -1;
@@ -116,6 +158,7 @@ static int pump(int in_fd, const char *in, size_t in_len, int out_fd, char **out
 				continue;
 			if (pfd[i].fd == in_fd) {
 				r = write(in_fd, in + off, in_len - off);
+				epipe = epipe || (r < 0 && errno == EPIPE);
 				if (r < 0 && errno != EAGAIN && errno != EINTR)
 					off = in_len; /* the child stopped reading; it will say why */
 				else if (r > 0)
@@ -152,6 +195,7 @@ static int pump(int in_fd, const char *in, size_t in_len, int out_fd, char **out
 out:
 	if (in_fd >= 0)
 		close(in_fd);
+	sigpipe_unblock(&guard, epipe);
 	if (ret < 0) {
 		free(buf);
 		return ret;
@@ -196,7 +240,8 @@ int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result 
 	const char *type = ctx->conf->ipam_type;
 	int in_pipe[2] = { -1, -1 }, out_pipe[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
-	bool fa_init = false;
+	posix_spawnattr_t attr;
+	bool fa_init = false, attr_init = false;
 	char *path = NULL, *output = NULL, **env = NULL;
 	size_t out_len = 0;
 	pid_t pid = -1;
@@ -222,9 +267,30 @@ int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result 
 	if (!ret)
 		ret = -posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
 	if (!ret) {
+		ret = -posix_spawnattr_init(&attr);
+		attr_init = !ret;
+	}
+	/*
+	 * The plugin starts as a runtime would start it: SIGPIPE at its default
+	 * and unblocked, whatever our own runtime left us with.
+	 */
+	if (!ret) {
+		sigset_t def, mask;
+
+		sigemptyset(&def);
+		sigaddset(&def, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, NULL, &mask);
+		sigdelset(&mask, SIGPIPE);
+		ret = -posix_spawnattr_setsigdefault(&attr, &def);
+		if (!ret)
+			ret = -posix_spawnattr_setsigmask(&attr, &mask);
+		if (!ret)
+			ret = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	}
+	if (!ret) {
 		char *argv[] = { path, NULL };
 
-		ret = -posix_spawn(&pid, path, &fa, NULL, argv, env);
+		ret = -posix_spawn(&pid, path, &fa, &attr, argv, env);
 	}
 	if (ret < 0) {
 		pid = -1;
@@ -234,8 +300,6 @@ int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result 
 	close(in_pipe[0]);
 	close(out_pipe[1]);
 	in_pipe[0] = out_pipe[1] = -1;
-	/* A child that exits early must not kill us with SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
 	ret = pump(in_pipe[1], ctx->conf->raw, ctx->conf->raw_len, out_pipe[0], &output, &out_len);
 	in_pipe[1] = -1;
 	if (ret < 0) {
@@ -260,6 +324,8 @@ int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result 
 				    type, perr.msg);
 	}
 out:
+	if (attr_init)
+		posix_spawnattr_destroy(&attr);
 	if (fa_init)
 		posix_spawn_file_actions_destroy(&fa);
 	if (in_pipe[0] >= 0)

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +180,73 @@ static void test_no_ipam(void **state)
 	cni_conf_free(ctx.conf);
 }
 
+/* Whether the child logged SIGPIPE as ignored or blocked (/proc/PID/status masks). */
+static bool child_sigpipe(const char *log)
+{
+	static const char *const lines[] = { "SigIgn:", "SigBlk:" };
+	unsigned long long mask = 0;
+	char path[128], *buf, *p;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s.sig", log);
+	buf = slurp(path);
+	for (i = 0; i < 2; i++) {
+		p = strstr(buf, lines[i]);
+		assert_non_null(p);
+		mask |= strtoull(p + strlen(lines[i]), NULL, 16);
+	}
+	free(buf);
+	unlink(path);
+	return mask & (1ull << (SIGPIPE - 1));
+}
+
+/*
+ * A child that exits without reading a large config makes our write fail
+ * with EPIPE. That must neither kill us nor change the process's signal
+ * state, and every child (a rollback's DEL after an ADD) starts with SIGPIPE
+ * at its default, unblocked.
+ */
+static void test_sigpipe(void **state)
+{
+	char log[] = "/tmp/cnip-ipam-XXXXXX", *conf;
+	struct sigaction sa;
+	struct cni_ctx ctx = { .netns_fd = -1, .path = fixtures };
+	sigset_t mask, pending;
+	size_t n = 1 << 20, i;
+	int fd = mkstemp(log), round, ignored_at_start;
+
+	close(fd);
+	setenv("FAKE_IPAM_LOG", log, 1);
+	conf = malloc(n + 256);
+	assert_non_null(conf);
+	i = (size_t)sprintf(conf, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"bridge\","
+			    "\"ipam\":{\"type\":\"fake-sigpipe\"},\"pad\":\"");
+	memset(conf + i, 'x', n);
+	strcpy(conf + i + n, "\"}");
+	assert_int_equal(cni_conf_parse(conf, strlen(conf), &ctx.conf, &ctx.err), 0);
+	/* As a runtime may start us: SIGPIPE at its default, then ignored. */
+	for (ignored_at_start = 0; ignored_at_start < 2; ignored_at_start++) {
+		signal(SIGPIPE, ignored_at_start ? SIG_IGN : SIG_DFL);
+		for (round = 0; round < 2; round++) {
+			cni_err_clear(&ctx.err);
+			assert_int_not_equal(ipam_del(&ctx), 0);
+			assert_int_equal(ctx.err.code, 11);
+			assert_false(child_sigpipe(log));
+			assert_int_equal(sigaction(SIGPIPE, NULL, &sa), 0);
+			assert_true(sa.sa_handler == (ignored_at_start ? SIG_IGN : SIG_DFL));
+			assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &mask), 0);
+			assert_false(sigismember(&mask, SIGPIPE));
+			assert_int_equal(sigpending(&pending), 0);
+			assert_false(sigismember(&pending, SIGPIPE));
+		}
+	}
+	signal(SIGPIPE, SIG_DFL);
+	unsetenv("FAKE_IPAM_LOG");
+	unlink(log);
+	cni_conf_free(ctx.conf);
+	free(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_missing_and_bad_names),
 		cmocka_unit_test(test_big_output),
 		cmocka_unit_test(test_no_ipam),
+		cmocka_unit_test(test_sigpipe),
 	};
 
 	return cmocka_run_group_tests_name("ipam", tests, setup, NULL);
