@@ -42,13 +42,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,11 +154,14 @@ static void key_hash(const char *cid, const char *ifname, char out[KEY_HEX + 1])
 }
 
 /*
- * Reads a small regular file without following a symlink; NUL-terminated.
- * -ENOENT when absent, -EINVAL when not a regular file or too big.
+ * Reads a small regular file without following a symlink, NUL-terminated,
+ * into buf (size bytes) or, when buf is NULL, into a buffer sized to the file
+ * (below size) that *out receives. -ENOENT when absent, -EINVAL when not a
+ * regular file or too big.
  */
-static int read_small(int dfd, const char *name, char *buf, size_t size, size_t *len)
+static int read_file(int dfd, const char *name, char *buf, size_t size, char **out, size_t *len)
 {
+	char *mine = NULL;
 	struct stat st;
 	size_t n = 0;
 	ssize_t k;
@@ -177,6 +178,15 @@ static int read_small(int dfd, const char *name, char *buf, size_t size, size_t 
 		ret = -EINVAL;
 		goto out;
 	}
+	if (!buf) {
+		/* One byte more than the file: growth since fstat() shows as too big. */
+		size = (size_t)st.st_size + 2;
+		buf = mine = malloc(size);
+		if (!buf) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 	while (n < size - 1 && (k = read(fd, buf + n, size - 1 - n)) != 0) {
 		if (k < 0) {
 			if (errno == EINTR)
@@ -186,12 +196,45 @@ static int read_small(int dfd, const char *name, char *buf, size_t size, size_t 
 		}
 		n += (size_t)k;
 	}
+	if (mine && n == size - 1) {
+		ret = -EINVAL;
+		goto out;
+	}
 	buf[n] = '\0';
 	if (len)
 		*len = n;
+	if (out) {
+		*out = mine;
+		mine = NULL;
+	}
 out:
+	free(mine);
 	close(fd);
 	return ret;
+}
+
+static int read_small(int dfd, const char *name, char *buf, size_t size, size_t *len)
+{
+	return read_file(dfd, name, buf, size, NULL, len);
+}
+
+/* write() until done: a regular file may take less than asked (a signal, ENOSPC next). */
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t k;
+
+	while (len) {
+		k = write(fd, p, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
 }
 
 /*
@@ -243,9 +286,7 @@ static void tmp_name(struct hl_store *s, char buf[64])
  */
 static int write_tmp(struct hl_store *s, char name[64], const void *data, size_t len)
 {
-	const char *p = data;
-	ssize_t k;
-	int fd, ret = 0;
+	int fd, ret;
 
 	tmp_name(s, name);
 	if (unlinkat(s->cnipfd, name, 0) < 0 && errno != ENOENT)
@@ -254,17 +295,7 @@ static int write_tmp(struct hl_store *s, char name[64], const void *data, size_t
 		    LEASE_MODE);
 	if (fd < 0)
 		return -errno;
-	while (len) {
-		k = write(fd, p, len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
+	ret = write_all(fd, data, len);
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
 	if (ret)
@@ -450,8 +481,7 @@ static int write_entry(struct hl_store *s, int dfd, bool fresh, const char *cid,
 		ret = -errno;
 		goto out;
 	}
-	if (write(fd, buf, (size_t)(p - buf)) != p - buf)
-		ret = errno ? -errno : -EIO;
+	ret = write_all(fd, buf, (size_t)(p - buf));
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
 out:
@@ -642,15 +672,12 @@ static int ensure_index(struct hl_store *s, struct cni_err *err)
  */
 static int entry_read(struct hl_store *s, const char *cid, const char *ifname, struct names *out)
 {
-	char h[KEY_HEX + 1], *buf, *line, *save = NULL;
+	char h[KEY_HEX + 1], *buf = NULL, *line, *save = NULL;
 	struct names n = { 0 };
 	int ret;
 
-	buf = malloc(MAX_ENTRY_SIZE);
-	if (!buf)
-		return -ENOMEM;
 	key_hash(cid, ifname, h);
-	ret = read_small(s->idxfd, h, buf, MAX_ENTRY_SIZE, NULL);
+	ret = read_file(s->idxfd, h, NULL, MAX_ENTRY_SIZE, &buf, NULL);
 	if (ret == -ENOENT) {
 		ret = 0;
 		goto done;
@@ -757,11 +784,6 @@ static int entry_update(struct hl_store *s, const char *cid, const char *ifname,
 	return ret;
 }
 
-static void alarm_noop(int sig)
-{
-	(void)sig;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -771,45 +793,28 @@ static long long now_ms(void)
 }
 
 /*
- * flock() with a deadline. A repeating timer interrupts the wait, so a
- * signal landing just before flock() blocks cannot make us wait forever.
+ * flock() with a deadline. A blocking flock() can only be cut short by a
+ * signal, and arming one (a SIGALRM handler, an interval timer) would change
+ * process-wide state under the caller: try without blocking instead, backing
+ * off from 0.25 ms to 8 ms between tries. Holders keep the lock for a few
+ * milliseconds, so a waiter loses little to the polling.
  */
 static int lock_wait(int fd, int timeout_ms)
 {
-	struct itimerval it = { 0 }, old_it;
-	struct sigaction sa = { .sa_handler = alarm_noop }, old_sa;
-	long long deadline;
-	int ret;
+	struct timespec pause = { 0, 250000 };
+	long long deadline = now_ms() + timeout_ms;
 
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		return 0;
-	if (errno != EWOULDBLOCK)
-		return -errno;
-	if (timeout_ms <= 0)
-		return -ETIMEDOUT;
-	deadline = now_ms() + timeout_ms;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, &old_sa) < 0)
-		return -errno;
-	it.it_value.tv_usec = 50000;
-	it.it_interval.tv_usec = 50000;
-	setitimer(ITIMER_REAL, &it, &old_it);
 	for (;;) {
-		if (flock(fd, LOCK_EX) == 0) {
-			ret = 0;
-			break;
-		}
-		ret = -errno;
-		if (ret != -EINTR)
-			break;
-		if (now_ms() >= deadline) {
-			ret = -ETIMEDOUT;
-			break;
-		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 8000000)
+			pause.tv_nsec *= 2;
 	}
-	setitimer(ITIMER_REAL, &old_it, NULL);
-	sigaction(SIGALRM, &old_sa, NULL);
-	return ret;
 }
 
 static int mkdir_p(const char *path, mode_t mode)

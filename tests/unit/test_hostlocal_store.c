@@ -9,10 +9,36 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ftw.h>
+#include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../plugins/host-local/range.c"
+
+/*
+ * Seams into store.c: write() that may write less than asked, as the kernel
+ * may (a signal, a full device), and malloc() that records its largest request.
+ */
+static size_t write_limit;	/* 0: whole writes */
+static size_t malloc_max;
+
+static ssize_t seam_write(int fd, const void *buf, size_t n)
+{
+	return write(fd, buf, write_limit && n > write_limit ? write_limit : n);
+}
+
+static void *seam_malloc(size_t n)
+{
+	if (n > malloc_max)
+		malloc_max = n;
+	return malloc(n);
+}
+
+#define write seam_write
+#define malloc seam_malloc
 #include "../../plugins/host-local/store.c"
+#undef write
+#undef malloc
 
 #define NET "hltnet"
 
@@ -515,6 +541,35 @@ static void test_probe_write(void **state)
 	hl_store_close(s);
 }
 
+/*
+ * Short writes are finished, not taken for errors or left half-written, and
+ * reading an index entry costs what the entry holds, not 1 MiB.
+ */
+static void test_short_writes_small_reads(void **state)
+{
+	struct hl_store *s = open_store();
+	char path[256];
+
+	write_limit = 3;
+	reserve(s, "10.1.0.2", "c1", "eth0", 0);
+	reserve(s, "fd00::2", "c1", "eth0", 1);
+	reserve(s, "10.1.0.3", "c2", "eth0", 0);
+	hl_store_close(s);
+	file_is("10.1.0.2", "c1\r\neth0", LEASE_MODE);
+	/* Thrown away, the index is rebuilt in a fresh generation, three bytes a write. */
+	snprintf(path, sizeof(path), "%s/.cnip", dir);
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	s = open_store();
+	assert_string_equal(found(s, "c2", "eth0"), "10.1.0.3");
+	hl_store_close(s);
+	write_limit = 0;
+	s = open_store();
+	malloc_max = 0;
+	assert_string_equal(found(s, "c1", "eth0"), "10.1.0.2 fd00::2");
+	assert_true(malloc_max < 4096);
+	hl_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +586,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_writes_small_reads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
