@@ -285,12 +285,13 @@ fail:
 	if (ipam_done)
 		ipam_del(ctx);
 	if (veth_made) {
-		struct cni_err e = { 0 };
+		/* One error per step: the first error set wins, so a shared one would mislabel. */
+		struct cni_err spoof = { 0 }, link = { 0 };
 
-		if (s.c.macspoofchk)
-			(void)!nft_spoofchk_del(s.nft, &s.id, v.host_name, &e);
-		if (podnet_veth_remove(s.node, s.pod, ctx->ifname, s.host_name, &e) < 0)
-			fprintf(stderr, "bridge: rollback: %s\n", e.msg);
+		if (s.c.macspoofchk && nft_spoofchk_del(s.nft, &s.id, v.host_name, &spoof) < 0)
+			fprintf(stderr, "bridge: rollback: %s\n", spoof.msg);
+		if (podnet_veth_remove(s.node, s.pod, ctx->ifname, s.host_name, &link) < 0)
+			fprintf(stderr, "bridge: rollback: %s\n", link.msg);
 	}
 out:
 	free(ips);

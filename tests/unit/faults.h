@@ -57,6 +57,7 @@ ssize_t __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_
 
 static struct {
 	int fail_at;			/* 1-based state-changing request to refuse; 0: none */
+	bool fail_rest;			/* refuse every one from fail_at on, not only that one */
 	int seen;			/* state-changing requests since flt_arm() */
 	int proto;			/* NETLINK_ROUTE or NETLINK_NETFILTER of the refused one */
 	char what[64];			/* its name, for failure messages */
@@ -153,7 +154,7 @@ ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, s
 		if (flt.trace)
 			fprintf(stderr, "    #%d %s\n", flt.seen, name);
 	}
-	if (flt.seen != flt.fail_at)
+	if (flt.fail_rest ? flt.seen < flt.fail_at : flt.seen != flt.fail_at)
 		return __real_mnl_socket_sendto(nl, buf, len);
 	flt.proto = proto;
 	snprintf(flt.what, sizeof(flt.what), "%s", flt.names[flt.seen]);
