@@ -48,7 +48,12 @@ static int load(struct cni_ctx *ctx, bool ranges, struct hl_conf **conf)
 static int open_store(struct cni_ctx *ctx, const struct hl_conf *c, bool create,
 		      struct hl_store **s)
 {
-	return hl_store_open(c->data_dir, ctx->conf->name, create, lock_timeout_ms(), s, &ctx->err);
+	int ret = hl_store_open(c->data_dir, ctx->conf->name, create, lock_timeout_ms(), s, &ctx->err);
+
+	if (!ret && hl_store_boot_released(*s))
+		fprintf(stderr, "host-local: released %zu lease(s) of an earlier boot in %s\n",
+			hl_store_boot_released(*s), hl_store_path(*s));
+	return ret;
 }
 
 /* The requested address for each range set (family 0: none); leftovers are an error. */

@@ -16,6 +16,7 @@
  *                   generation in use and the mtime <dir> had when it was
  *                   last known to match the leases
  *   tmp.<pid>.<n>   files being written
+ *   boot            the kernel's boot_id of the last call: see boot_check()
  * The index is trusted only while <dir>'s mtime equals the stamp. Every
  * change of a lease (create, unlink), by us or by the reference, changes that
  * mtime; after our own changes we set it back to a whole second two seconds
@@ -62,8 +63,11 @@
 #define KEY_HEX 32
 #define MAX_LEASE_SIZE 4096
 #define MAX_ENTRY_SIZE (1 << 20)
-/* The reference's modes (v1.1.1): leases and last_reserved_ip 0644, lock 0750. */
-#define LEASE_MODE 0644
+/*
+ * Leases and last_reserved_ip 0600, as upstream writes them since v1.4 (a
+ * lease names its container; v1.1.1 used 0644); the lock 0750, as the reference.
+ */
+#define LEASE_MODE 0600
 #define LOCK_MODE 0750
 
 struct hl_store {
@@ -75,6 +79,7 @@ struct hl_store {
 	bool index_ok;		/* idxfd matches the leases */
 	bool dirty;		/* we changed <dir>: stamp it on close */
 	unsigned int tmp_seq;
+	size_t boot_released;	/* leases of an earlier boot released on open */
 	char path[PATH_MAX];
 };
 
@@ -836,6 +841,60 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* This boot's id; the unit tests point it elsewhere to boot again. */
+static const char *boot_id_path = "/proc/sys/kernel/random/boot_id";
+
+static bool keep_none(void *ctx, const char *cid, const char *ifname)
+{
+	return false;
+}
+
+/*
+ * A reboot ends every pod, but their leases stay on disk and exhaust the
+ * range (the reference's most-reported problem): nobody sends DEL for a pod
+ * that died with the node, or only after the runtime finds it. .cnip/boot
+ * holds the boot id of the last call on this network; every call checks it
+ * under the lock before anything else, so when it names another boot, every
+ * lease in <dir> comes from an earlier boot and is released. The new id is
+ * written only after that, so a crash in between only repeats the release.
+ * A directory without the file (made by the reference or an older cnip) gets
+ * it from the first call that may create things, releasing nothing: who knows
+ * which boot those leases are from.
+ */
+static int boot_check(struct hl_store *s, bool create, struct cni_err *err)
+{
+	char now[64], was[64];
+	bool known;
+	int ret;
+
+	if (read_small(AT_FDCWD, boot_id_path, now, sizeof(now), NULL) < 0 || !*trim(now))
+		return 0;	/* no procfs: nothing to compare with */
+	ret = open_cnip(s, true);
+	if (ret < 0)
+		return cni_err_set(err, CNI_ERR_IO, ret, "opening %s/" INDEX_DIR, s->path);
+	known = read_small(s->cnipfd, "boot", was, sizeof(was), NULL) == 0;
+	if (known && !strcmp(trim(was), trim(now)))
+		return 0;
+	if (!known && !create)
+		return 0;
+	if (known) {
+		ret = hl_store_gc(s, keep_none, NULL, &s->boot_released, err);
+		if (ret < 0)
+			return ret;
+	}
+	snprintf(was, sizeof(was), "%s\n", trim(now));
+	ret = replace_file(s, s->cnipfd, "boot", was, strlen(was));
+	if (ret < 0)
+		return cni_err_set(err, CNI_ERR_IO, ret, "recording the boot id in %s/" INDEX_DIR "/boot",
+				   s->path);
+	return 0;
+}
+
+size_t hl_store_boot_released(const struct hl_store *s)
+{
+	return s->boot_released;
+}
+
 int hl_store_open(const char *data_dir, const char *network, bool create, int timeout_ms,
 		  struct hl_store **out, struct cni_err *err)
 {
@@ -892,6 +951,9 @@ int hl_store_open(const char *data_dir, const char *network, bool create, int ti
 		cni_err_set(err, CNI_ERR_IO, ret, "locking %s/lock", s->path);
 		goto fail;
 	}
+	ret = boot_check(s, create, err);
+	if (ret < 0)
+		goto fail;
 	close(datafd);
 	*out = s;
 	return 0;

@@ -28,10 +28,14 @@ struct hl_store;
  * create: make the directories (ADD, STATUS); else -ENOENT when the network
  * directory is missing (DEL, CHECK, GC have nothing to do then). A lock not
  * obtained within timeout_ms is -ETIMEDOUT with CNI_ERR_TRY_AGAIN. The
- * network name must be a single path component. Free with hl_store_close().
+ * network name must be a single path component. Before anything else, every
+ * lease of an earlier boot (the kernel's boot id recorded in .cnip/boot
+ * differs) is released. Free with hl_store_close().
  */
 int hl_store_open(const char *data_dir, const char *network, bool create, int timeout_ms,
 		  struct hl_store **out, struct cni_err *err) __attribute__((warn_unused_result));
+/* Leases hl_store_open() released because an earlier boot made them. */
+size_t hl_store_boot_released(const struct hl_store *s);
 /* Records the index stamp if anything changed, unlocks and frees. NULL is a no-op. */
 void hl_store_close(struct hl_store *s);
 

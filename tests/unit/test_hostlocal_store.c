@@ -174,10 +174,10 @@ static void test_reference_format(void **state)
 	reserve(s, "10.1.0.2", "c1", "eth0", 0);
 	reserve(s, "fd00::2", "c1", "eth0", 1);
 	hl_store_close(s);
-	file_is("10.1.0.2", "c1\r\neth0", 0644);
-	file_is("fd00::2", "c1\r\neth0", 0644);
-	file_is("last_reserved_ip.0", "10.1.0.2", 0644);
-	file_is("last_reserved_ip.1", "fd00::2", 0644);
+	file_is("10.1.0.2", "c1\r\neth0", 0600);
+	file_is("fd00::2", "c1\r\neth0", 0600);
+	file_is("last_reserved_ip.0", "10.1.0.2", 0600);
+	file_is("last_reserved_ip.1", "fd00::2", 0600);
 	file_is("lock", "", 0750);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
@@ -205,7 +205,7 @@ static void test_claim_once(void **state)
 	a = ip_of("10.1.0.6");
 	assert_true(hl_store_is_free(s, &a));
 	hl_store_close(s);
-	file_is("10.1.0.5", "c1\r\neth0", 0644);
+	file_is("10.1.0.5", "c1\r\neth0", LEASE_MODE);
 }
 
 static void test_find_and_release(void **state)
@@ -320,7 +320,7 @@ static void test_empty_lease_is_reclaimed(void **state)
 	assert_true(hl_store_is_free(s, &(struct cni_ip){ AF_INET, { 10, 1, 0, 7 } }));
 	reserve(s, "10.1.0.7", "c1", "eth0", 0);
 	hl_store_close(s);
-	file_is("10.1.0.7", "c1\r\neth0", 0644);
+	file_is("10.1.0.7", "c1\r\neth0", LEASE_MODE);
 }
 
 /* A crashed run may leave our temporary name linked to a lease: never truncate it. */
@@ -337,8 +337,8 @@ static void test_stale_tmp_not_truncated(void **state)
 	s = open_store();
 	reserve(s, "10.1.0.3", "c2", "eth0", 0);
 	hl_store_close(s);
-	file_is("10.1.0.2", "c1\r\neth0", 0644);
-	file_is("10.1.0.3", "c2\r\neth0", 0644);
+	file_is("10.1.0.2", "c1\r\neth0", LEASE_MODE);
+	file_is("10.1.0.3", "c2\r\neth0", LEASE_MODE);
 }
 
 static void test_no_symlinks_no_escape(void **state)
@@ -370,7 +370,7 @@ static void test_no_symlinks_no_escape(void **state)
 	reserve(s, "10.1.0.3", "c3", "eth0", 0);
 	hl_store_close(s);
 	file_is("../target", "keep", 0644);
-	file_is("last_reserved_ip.0", "10.1.0.3", 0644);
+	file_is("last_reserved_ip.0", "10.1.0.3", LEASE_MODE);
 
 	/* A symlinked lock or network directory is refused. */
 	snprintf(path, sizeof(path), "%s/lock", dir);
@@ -570,6 +570,82 @@ static void test_short_writes_small_reads(void **state)
 	hl_store_close(s);
 }
 
+/* Boots the "kernel" of boot_check() again: a new boot id. */
+static void boot_as(const char *id)
+{
+	static char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/boot_id", top);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", id);
+	fclose(f);
+	boot_id_path = path;
+}
+
+/* Leases of an earlier boot go on the first call of a new one; none before or after. */
+static void test_reboot_releases_earlier_boots(void **state)
+{
+	struct hl_store *s;
+	char path[256];
+
+	boot_as("11111111-aaaa-4aaa-8aaa-000000000001");
+	s = open_store();
+	reserve(s, "10.1.0.2", "c1", "eth0", 0);
+	reserve(s, "10.1.0.3", "c2", "eth0", 0);
+	hl_store_close(s);
+	file_is(".cnip/boot", "11111111-aaaa-4aaa-8aaa-000000000001\n", LEASE_MODE);
+	file_is("10.1.0.2", "c1\r\neth0", 0600);
+
+	/* Same boot: everything stays. */
+	s = open_store();
+	assert_int_equal(hl_store_boot_released(s), 0);
+	assert_string_equal(found(s, "c2", "eth0"), "10.1.0.3");
+	hl_store_close(s);
+
+	/* A reboot: the first call releases both, even one that only reads (DEL). */
+	boot_as("22222222-bbbb-4bbb-8bbb-000000000002");
+	{
+		struct cni_err err = { 0 };
+
+		assert_int_equal(hl_store_open(top, NET, false, 1000, &s, &err), 0);
+	}
+	assert_int_equal(hl_store_boot_released(s), 2);
+	assert_string_equal(found(s, "c1", "eth0"), "");
+	hl_store_close(s);
+	assert_false(exists("10.1.0.2"));
+	assert_false(exists("10.1.0.3"));
+	assert_true(exists("last_reserved_ip.0"));
+	file_is(".cnip/boot", "22222222-bbbb-4bbb-8bbb-000000000002\n", LEASE_MODE);
+	s = open_store();
+	reserve(s, "10.1.0.4", "c3", "eth0", 0);
+	hl_store_close(s);
+	s = open_store();
+	assert_int_equal(hl_store_boot_released(s), 0);
+	assert_string_equal(found(s, "c3", "eth0"), "10.1.0.4");
+	hl_store_close(s);
+
+	/* No marker (the reference's or an older cnip's directory): nothing goes, the boot is recorded. */
+	snprintf(path, sizeof(path), "%s/.cnip/boot", dir);
+	assert_int_equal(unlink(path), 0);
+	boot_as("33333333-cccc-4ccc-8ccc-000000000003");
+	{
+		struct cni_err err = { 0 };
+
+		/* A call that creates nothing leaves it unrecorded. */
+		assert_int_equal(hl_store_open(top, NET, false, 1000, &s, &err), 0);
+		hl_store_close(s);
+		assert_false(exists(".cnip/boot"));
+	}
+	s = open_store();
+	assert_int_equal(hl_store_boot_released(s), 0);
+	assert_string_equal(found(s, "c3", "eth0"), "10.1.0.4");
+	hl_store_close(s);
+	file_is(".cnip/boot", "33333333-cccc-4ccc-8ccc-000000000003\n", LEASE_MODE);
+	boot_id_path = "/proc/sys/kernel/random/boot_id";
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +663,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parallel_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_writes_small_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reboot_releases_earlier_boots, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
