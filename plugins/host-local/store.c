@@ -146,6 +146,19 @@ static bool valid_owner(const char *cid, const char *ifname)
 	return true;
 }
 
+/* Why valid_owner() refused: the skel has checked the characters, so a length. */
+static int owner_error(const char *cid, const char *ifname, struct cni_err *err)
+{
+	size_t n = (cid ? strlen(cid) : 0) + (ifname ? strlen(ifname) : 0);
+
+	if (n + 2 >= MAX_LEASE_SIZE)
+		return cni_err_set(err, CNI_ERR_ENV, 0,
+				   "CNI_CONTAINERID and CNI_IFNAME (%zu bytes) do not fit a lease file "
+				   "(%d bytes at most)", n, MAX_LEASE_SIZE - 3);
+	return cni_err_set(err, CNI_ERR_ENV, 0, "invalid lease owner \"%s\" / \"%s\"",
+			   cid ? cid : "", ifname ? ifname : "");
+}
+
 /* Owners come from lease files of at most MAX_LEASE_SIZE bytes, or pass valid_owner(). */
 static void key_hash(const char *cid, const char *ifname, char out[KEY_HEX + 1])
 {
@@ -995,7 +1008,7 @@ static int find_names(struct hl_store *s, const char *cid, const char *ifname, s
 	int ret;
 
 	if (!valid_owner(cid, ifname) || !*ifname)
-		return cni_err_set(err, CNI_ERR_INTERNAL, 0, "invalid lease owner");
+		return owner_error(cid, ifname, err);
 	ret = lookup(s, cid, ifname, cur, err);
 	if (ret < 0)
 		return ret;
@@ -1079,7 +1092,7 @@ int hl_store_reserve(struct hl_store *s, const struct cni_ip *ip, const char *ci
 	int len;
 
 	if (!valid_owner(cid, ifname) || !*ifname)
-		return cni_err_set(err, CNI_ERR_INTERNAL, 0, "invalid lease owner");
+		return owner_error(cid, ifname, err);
 	ret = ensure_index(s, err);
 	if (ret < 0)
 		return ret;

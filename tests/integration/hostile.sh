@@ -3,13 +3,14 @@
 # plugin with one bad input (JSON, environment, filesystem, kernel state) and
 # must fail with the row's CNI code and a message naming the problem, while
 # nothing changes: links, addresses, routes (node and pods), the nftables
-# ruleset and every file under the data directories are compared before and
-# after. Live pods (bridge and ptp) are attached first, so nothing may be lost.
+# ruleset and every file under the data directories (see snapshot()) are
+# compared before and after. Live pods (bridge and ptp) are attached first, so nothing may be lost.
 #
 # Row format (tab-separated, '#' comments, '-' for an empty column):
 #   id  plugin  verb  code  msg-regex  setup  env  conf  top  ipam
 # conf is a base config (@bridge @ptp @hl @lo) whose text gets `top` appended
-# as top-level members and `ipam` appended inside its ipam object, or `raw`
+# as its last top-level members (Go's decoder, and ours, let the last of a
+# repeated key win) and `ipam` appended inside its ipam object, or `raw`
 # (top is the whole document), or `gen` (top names a function that writes the
 # document to $CONF). In conf text, \xHH is a raw byte (a NUL byte, bad UTF-8).
 # env is a space-separated VAR=VALUE list (printf %b escapes; VAR= sets it
@@ -28,10 +29,10 @@ LIVE=hdn-live
 base_conf() {
 	local ipam="{\"type\":\"host-local\",\"dataDir\":\"$DATA\",\"ranges\":[[{\"subnet\":\"10.91.0.0/24\"}]]$2}"
 	case $1 in
-	@bridge) printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"bridge","bridge":"hdnbr0","isGateway":true,"ipMasq":true,"macspoofchk":true%s,"ipam":%s}' "$3" "$ipam" ;;
+	@bridge) printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"bridge","bridge":"hdnbr0","isGateway":true,"ipMasq":true,"macspoofchk":true,"ipam":%s%s}' "$ipam" "$3" ;;
 	@ptp) ipam="{\"type\":\"host-local\",\"dataDir\":\"$DATA\",\"ranges\":[[{\"subnet\":\"10.92.0.0/24\"}]]$2}"
-		printf '{"cniVersion":"1.1.0","name":"hdnptp","type":"ptp","ipMasq":true%s,"ipam":%s}' "$3" "$ipam" ;;
-	@hl) printf '{"cniVersion":"1.1.0","name":"hdnhl","type":"host-local"%s,"ipam":%s}' "$3" "$ipam" ;;
+		printf '{"cniVersion":"1.1.0","name":"hdnptp","type":"ptp","ipMasq":true,"ipam":%s%s}' "$ipam" "$3" ;;
+	@hl) printf '{"cniVersion":"1.1.0","name":"hdnhl","type":"host-local","ipam":%s%s}' "$ipam" "$3" ;;
 	@lo) printf '{"cniVersion":"1.1.0","name":"hdnlo","type":"loopback"%s}' "$3" ;;
 	*) fail "unknown base config $1" ;;
 	esac
@@ -49,9 +50,14 @@ snapshot() {
 		nft -j list ruleset
 		echo
 	} | sed -E 's/"([a-z_]*_timer|valid_life_time|preferred_life_time|expires|operstate)":("[^"]*"|[0-9.]+),?//g' >"$1" 2>&1
+	# Files, not the skeleton a failed call may make (directories, the lock
+	# file) nor host-local's index under .cnip/ (a cache rebuilt from the
+	# lease files whenever they change); .cnip/boot is compared.
 	{
-		find /var/lib/cni /run/cni -printf '%p %y %m %l\n' | sort
-		find /var/lib/cni /run/cni -type f -exec md5sum {} + | sort
+		find /var/lib/cni /run/cni ! -type d ! -name lock ! -path '*/.cnip/idx.*' ! -path '*/.cnip/stamp' \
+			! -path '*/.cnip/tmp.*' -printf '%p %y %m %l\n' | sort
+		find /var/lib/cni /run/cni -type f ! -name lock ! -path '*/.cnip/idx.*' ! -path '*/.cnip/stamp' \
+			-exec md5sum {} + | sort
 	} >>"$1" 2>&1
 }
 
@@ -70,14 +76,46 @@ deep_conf() {	# 2000 nested arrays: beyond any sane depth
 	{ printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"bridge","x":'; printf '[%.0s' $(seq 2000); printf ']%.0s' $(seq 2000); printf '}'; } >"$CONF"
 }
 long_name_conf() {
-	printf '{"cniVersion":"1.1.0","name":"%s","type":"bridge","bridge":"hdnbr0","ipam":{}}' "$(head -c 5000 /dev/zero | tr '\0' n)" >"$CONF"
+	printf '{"cniVersion":"1.1.0","name":"%s","type":"bridge","bridge":"hdnbr0","ipam":{"type":"host-local","subnet":"10.91.0.0/24","dataDir":"%s"}}' \
+		"$(head -c 5000 /dev/zero | tr '\0' n)" "$DATA" >"$CONF"
 }
 br_is_veth() { ip link add hdnbrx type veth peer name hdnbrxp; }
 undo_br_is_veth() { ip link del hdnbrx; }
 ifname_taken() { ip -n "$POD" link add eth0 type veth peer name hdnpeer; }
 undo_ifname_taken() { ip -n "$POD" link del eth0; }
-lease_is_dir() { mkdir -p "$DATA/hdnhl"; mkdir "$DATA/hdnhl/10.91.0.2"; }
-undo_lease_is_dir() { rmdir "$DATA/hdnhl/10.91.0.2"; }
+# Environment values too long for a catalog line go through ROW_ENV.
+long_cmd() { ROW_ENV=(CNI_COMMAND="$(head -c 5000 /dev/zero | tr '\0' A)"); }
+long_netns() { ROW_ENV=(CNI_NETNS="/run/netns/$(head -c 5000 /dev/zero | tr '\0' n)"); }
+long_args() { ROW_ENV=(CNI_ARGS="IgnoreUnknown=1;X=$(head -c 100000 /dev/zero | tr '\0' x)"); }
+long_path() { ROW_ENV=(CNI_PATH="$(head -c 100000 /dev/zero | tr '\0' /)"); }
+long_cid() { ROW_ENV=(CNI_CONTAINERID="$(head -c 100000 /dev/zero | tr '\0' c)"); }
+# The network directory a symlink: opened without following it.
+netdir_symlink() { mkdir -p "$DATA/hdn-target"; ln -s hdn-target "$DATA/hdnsym"; }
+undo_netdir_symlink() { rm "$DATA/hdnsym"; rmdir "$DATA/hdn-target"; }
+# A lease path that is a directory, or a symlink, requested by CNI_ARGS IP=.
+lease_is_dir() { mkdir "$DATA/hdnhl/10.91.0.20"; }
+undo_lease_is_dir() { rmdir "$DATA/hdnhl/10.91.0.20"; }
+lease_is_symlink() { ln -s /etc/hostname "$DATA/hdnhl/10.91.0.21"; }
+undo_lease_is_symlink() { rm "$DATA/hdnhl/10.91.0.21"; }
+# A read-only, and a full, dataDir on small tmpfs mounts.
+ro_datadir() { mkdir -p /var/lib/cni/hdn-ro; mount -t tmpfs -o ro,size=64k hdn-ro /var/lib/cni/hdn-ro; }
+undo_ro_datadir() { umount /var/lib/cni/hdn-ro; rmdir /var/lib/cni/hdn-ro; }
+full_datadir() {
+	mkdir -p /var/lib/cni/hdn-full
+	mount -t tmpfs -o size=64k hdn-full /var/lib/cni/hdn-full
+	dd if=/dev/zero of=/var/lib/cni/hdn-full/fill bs=4k 2>/dev/null || true
+}
+undo_full_datadir() { umount /var/lib/cni/hdn-full; rmdir /var/lib/cni/hdn-full; }
+# The lock a directory, or a symlink.
+lock_is_dir() { mkdir -p "$DATA/hdnlock/lock"; }
+undo_lock_is_dir() { rm -r "$DATA/hdnlock"; }
+lock_is_symlink() { mkdir -p "$DATA/hdnlock"; ln -s /etc/hostname "$DATA/hdnlock/lock"; }
+undo_lock_is_symlink() { rm -r "$DATA/hdnlock"; }
+datadir_is_file() { touch /var/lib/cni/hdn-file; }
+undo_datadir_is_file() { rm /var/lib/cni/hdn-file; }
+# A netns path whose namespace is gone: what a netns deleted under the ADD leaves.
+dead_netns() { touch /run/netns/hdn-dead; }
+undo_dead_netns() { rm /run/netns/hdn-dead; }
 
 # ---- the run ----
 # One row: fails with the code and message, and the snapshot is unchanged.
@@ -90,6 +128,7 @@ run_row() {
 
 	[ "$top" != - ] || top=
 	[ "$ipam" != - ] || ipam=
+	ROW_ENV=()
 	[ "$setup" = - ] || "$setup"
 	case $conf in
 	raw) printf '%s' "$top" | perl -pe 's/(?<!\\)\\x([0-9a-fA-F]{2})/chr hex $1/ge' >"$CONF" ;;
@@ -99,17 +138,38 @@ run_row() {
 	esac
 	if [ "$env" != - ]; then
 		for kv in $env; do
-			if [[ $kv == -* ]]; then unset+=(-u "${kv#-}"); else envs+=("$(printf '%b' "$kv")"); fi
+			if [[ $kv == -* ]]; then
+				local -a keep=() e
+				for e in "${envs[@]}"; do [[ $e == "${kv#-}="* ]] || keep+=("$e"); done
+				envs=("${keep[@]}")
+				unset+=(-u "${kv#-}")
+			else
+				envs+=("$(printf '%b' "$kv")")
+			fi
 		done
 	fi
 	# The previous row's "after" is this row's "before" unless a setup changed things.
 	if [ "$setup" = - ] && [ -e "$TMP/after" ]; then mv "$TMP/after" "$TMP/before"; else snapshot "$TMP/before"; fi
 	set +e
-	out=$(env "${unset[@]}" "${envs[@]}" "$CNIP_BIN/$plugin" <"$CONF" 2>"$TMP/stderr")
+	out=$(env "${unset[@]}" "${envs[@]}" "${ROW_ENV[@]}" "$CNIP_BIN/$plugin" <"$CONF" 2>"$TMP/stderr")
 	rc=$?
 	set -e
 	snapshot "$TMP/after"
+	check_row "$id" "$plugin" "$verb" "$code" "$re" "$rc" "$out"
+	rc=$?
+	# Undone only now: the snapshots compare what the plugin did, not the undo.
 	if declare -F "undo_$setup" >/dev/null; then "undo_$setup"; rm "$TMP/after"; fi
+	return $rc
+}
+
+# Judges one run: fails with the code and message, and the snapshot is unchanged.
+check_row() {
+	local id=$1 plugin=$2 verb=$3 code=$4 re=$5 rc=$6 out=$7
+
+	if [ -n "${HOSTILE_PROBE:-}" ]; then
+		echo "PROBE $id rc=$rc changed=$(cmp -s "$TMP/before" "$TMP/after" && echo no || echo yes) ${out:0:300} $(head -c 200 "$TMP/stderr")"
+		return 0
+	fi
 	if [ "$rc" -ne 1 ] || ! jq -e --argjson c "$code" --arg re "$re" \
 		'.code == $c and (.msg | test($re; "i")) and (.cniVersion | type == "string")' <<<"$out" >/dev/null 2>&1; then
 		echo "FAIL $id: $plugin $verb exited $rc, want code $code and /$re/: ${out:0:400} $(head -c 400 "$TMP/stderr")"
