@@ -61,4 +61,7 @@ int br_gateway_link(struct nl_sock *sk, const struct br_conf *c, const struct nl
 int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *gl,
 		    const struct cni_prefix *gw, struct cni_err *err) __attribute__((warn_unused_result));
 
+/* The plugin's verbs, for main.c and the unit tests that drive them. */
+extern const struct cni_plugin bridge_plugin;
+
 #endif

@@ -16,6 +16,7 @@
 #include "cni/ip.h"
 #include "cni/nl.h"
 #include "cni/result.h"
+#include "cni/skel.h"
 
 /* rpFilter absent: leave the host veth's rp_filter as the kernel made it. */
 #define PTP_RP_UNSET (-1)
@@ -116,5 +117,8 @@ int ptp_pod_routes(struct nl_sock *pod, const struct ptp_plan *p, int ifindex, s
 /* CHECK: the layout's routes are there and no connected route bypasses the gateway. */
 int ptp_pod_check_routes(struct nl_sock *pod, const struct ptp_plan *p, int ifindex,
 			 struct cni_err *err) __attribute__((warn_unused_result));
+
+/* The plugin's verbs, for main.c and the unit tests that drive them. */
+extern const struct cni_plugin ptp_plugin;
 
 #endif

@@ -12,7 +12,7 @@
  *  - AF_BRIDGE RTM_SETLINK/DELLINK with IFLA_BRIDGE_VLAN_INFO are parsed,
  *    checked as the kernel checks them (vid 1..4094, ranges, no PVID range),
  *    recorded and acknowledged.
- * Full ADDs run the plugin's own add() (its files are compiled in) with a ctx
+ * Full ADDs run the plugin's own add() (linked from its archive) with a ctx
  * as the skel builds it, the sanitized host-local as IPAM and a pod netns in
  * the runner's throwaway node; the tests assert the recorded VLAN requests and
  * the real kernel state around them (ports, the "<bridge>.<vlan>" gateway).
@@ -44,13 +44,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-int bridge_main(void);
-#define main bridge_main
-/* host.c names a parameter "bridge", main.c the plugin: host.c first, so nothing shadows. */
-#include "../../plugins/bridge/conf.c"
-#include "../../plugins/bridge/host.c"
-#include "../../plugins/bridge/main.c"
-#undef main
+#include "../../plugins/bridge/bridge.h"
 
 /* faults.h's transport wrappers (disarmed: pure pass-through) become the inner layer of ours. */
 #define __wrap_mnl_socket_sendto vlt_inner_sendto
@@ -653,7 +647,7 @@ static void vlt_del_ok(const struct flt_case *k, struct flt_env *e, const char *
 static void vlan_access_gateway(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-acc", "\"bridge\":\"vltbr1\",\"vlan\":100,\"isGateway\":true",
 				      "[[{\"subnet\":\"10.78.1.0/24\"}],[{\"subnet\":\"fd78:1::/64\"}]]"),
 		.network = "vlt-acc",
@@ -735,7 +729,7 @@ static void vlan_access_gateway(void **state)
 static void vlan_trunk(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-trk", "\"bridge\":\"vltbr2\","
 				      "\"vlanTrunk\":[{\"id\":5},{\"minID\":10,\"maxID\":20}]",
 				      "[[{\"subnet\":\"10.78.2.0/24\"}]]"),
@@ -777,7 +771,7 @@ static void vlan_trunk(void **state)
 static void vlan_preserve_default(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-nod", "\"bridge\":\"vltbr3\",\"vlan\":200,\"isGateway\":true,"
 				      "\"preserveDefaultVlan\":true",
 				      "[[{\"subnet\":\"10.78.3.0/24\"}]]"),
@@ -787,7 +781,7 @@ static void vlan_preserve_default(void **state)
 		.bridge = "vltbr3",
 	};
 	static const struct flt_case kt = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-nodt", "\"bridge\":\"vltbr3\",\"vlanTrunk\":[{\"minID\":300,\"maxID\":301}],"
 				      "\"preserveDefaultVlan\":false",
 				      "[[{\"subnet\":\"10.78.4.0/24\"}]]"),
@@ -843,7 +837,7 @@ static void vlan_preserve_default(void **state)
 static void vlan_native_trunk(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-nat", "\"bridge\":\"vltbr8\",\"vlan\":100,\"isGateway\":true,"
 				      "\"vlanTrunk\":[{\"id\":5},{\"minID\":10,\"maxID\":20}]",
 				      "[[{\"subnet\":\"10.78.10.0/24\"}]]"),
@@ -884,7 +878,7 @@ static void vlan_native_trunk(void **state)
 static void vlan_existing_bridge(void **state)
 {
 	static const struct flt_case plain = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-pln", "\"bridge\":\"vltbr4\"", "[[{\"subnet\":\"10.78.5.0/24\"}]]"),
 		.network = "vlt-pln",
 		.container_id = "vlt-pln-1",
@@ -892,7 +886,7 @@ static void vlan_existing_bridge(void **state)
 		.bridge = "vltbr4",
 	};
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-ext", "\"bridge\":\"vltbr4\",\"vlan\":7",
 				      "[[{\"subnet\":\"10.78.6.0/24\"}]]"),
 		.network = "vlt-ext",
@@ -936,7 +930,7 @@ static void vlan_existing_bridge(void **state)
 static void vlan_refused_rolls_back(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-ref", "\"bridge\":\"vltbr5\",\"vlanTrunk\":[{\"id\":5},{\"id\":6}]",
 				      "[[{\"subnet\":\"10.78.7.0/24\"}]]"),
 		.network = "vlt-ref",
@@ -990,7 +984,7 @@ static void vlan_invalid(void **state)
 		  "minID and maxID should be configured simultaneously, minID is missing" },
 	};
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-bad", "\"bridge\":\"vltbr6\"", "[[{\"subnet\":\"10.78.8.0/24\"}]]"),
 		.network = "vlt-bad",
 		.container_id = "vlt-bad-1",
@@ -1029,7 +1023,7 @@ static void vlan_invalid(void **state)
 static void vlan_faults(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = VLT_CONF("vlt-flt", "\"bridge\":\"vltbr7\",\"preserveDefaultVlan\":false,"
 				      "\"vlanTrunk\":[{\"id\":5},{\"minID\":10,\"maxID\":20}]",
 				      "[[{\"subnet\":\"10.78.9.0/24\"}]]"),

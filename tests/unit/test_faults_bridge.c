@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * bridge ADD refused at each kernel request in turn (faults.h): every failed
- * ADD must remove all it made. The plugin's own files are compiled in, so its
+ * ADD must remove all it made. The plugin's own archive is linked, so its
  * verbs run here exactly as in the binary.
  */
 #include <setjmp.h>
@@ -10,20 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-int bridge_main(void);
-#define main bridge_main
-/* host.c names a parameter "bridge", main.c the plugin: host.c first, so nothing shadows. */
-#include "../../plugins/bridge/conf.c"
-#include "../../plugins/bridge/host.c"
-#include "../../plugins/bridge/main.c"
-#undef main
+#include "../../plugins/bridge/bridge.h"
 
 #include "faults.h"
 
 static void faults_bridge_dual_stack(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = "{\"cniVersion\":\"1.0.0\",\"name\":\"flt-br\",\"type\":\"bridge\","
 			    "\"bridge\":\"fltbr0\",\"isGateway\":true,\"ipMasq\":true,\"macspoofchk\":true,"
 			    "\"hairpinMode\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"@DATADIR@\","
@@ -51,7 +45,7 @@ static void faults_bridge_dual_stack(void **state)
 static void faults_bridge_rollback_messages(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &bridge,
+		.plugin = &bridge_plugin,
 		.conf_tmpl = "{\"cniVersion\":\"1.0.0\",\"name\":\"flt-brr\",\"type\":\"bridge\","
 			    "\"bridge\":\"fltbr0\",\"ipMasq\":true,\"macspoofchk\":true,"
 			    "\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"@DATADIR@\","

@@ -2,7 +2,7 @@
 /*
  * ptp ADD refused at each kernel request in turn (faults.h), in both layouts:
  * every failed ADD must remove all it made. The plugin's own files are
- * compiled in, so its verbs run here exactly as in the binary.
+ * linked from its archive, so its verbs run here exactly as in the binary.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,21 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-int ptp_main(void);
-#define main ptp_main
-#include "../../plugins/ptp/conf.c"
-#include "../../plugins/ptp/host.c"
-#include "../../plugins/ptp/layout.c"
-#include "../../plugins/ptp/pod.c"
-#include "../../plugins/ptp/main.c"
-#undef main
+#include "../../plugins/ptp/ptp.h"
 
 #include "faults.h"
 
 static void faults_ptp_reference_layout(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &ptp,
+		.plugin = &ptp_plugin,
 		.conf_tmpl = "{\"cniVersion\":\"1.0.0\",\"name\":\"flt-ptp\",\"type\":\"ptp\",\"ipMasq\":true,"
 			     "\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"@DATADIR@\","
 			     "\"ranges\":[[{\"subnet\":\"10.77.2.0/24\"}],[{\"subnet\":\"fd77:2::/64\"}]],"
@@ -43,7 +36,7 @@ static void faults_ptp_reference_layout(void **state)
 static void faults_ptp_proxy_arp_layout(void **state)
 {
 	static const struct flt_case k = {
-		.plugin = &ptp,
+		.plugin = &ptp_plugin,
 		.conf_tmpl = "{\"cniVersion\":\"1.0.0\",\"name\":\"flt-ptpx\",\"type\":\"ptp\",\"ipMasq\":true,"
 			     "\"proxyArp\":true,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"@DATADIR@\","
 			     "\"ranges\":[[{\"subnet\":\"10.77.3.0/24\"}],[{\"subnet\":\"fd77:3::/64\"}]],"

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* host-local config: LoadIPAMConfig's order, defaults and requested addresses; resolv.conf. */
+#include <errno.h>
 #include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,8 +11,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "../../plugins/host-local/range.c"
-#include "../../plugins/host-local/config.c"
+#include "../../plugins/host-local/range.h"
+#include "../../plugins/host-local/config.h"
 
 static struct cni_conf *conf_of(const char *json)
 {

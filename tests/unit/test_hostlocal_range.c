@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* host-local ranges: the reference's defaults, validation and allocation order. */
+#include <errno.h>
 #include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../plugins/host-local/range.c"
+#include "../../plugins/host-local/range.h"
 
 static struct cni_ip ip_of(const char *s)
 {

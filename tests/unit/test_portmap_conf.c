@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* portmap's keys, the runtime's mappings, conditionsV4/V6 and the pod's addresses, without a kernel. */
+#include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The plugin's own sources: they are not part of libcnip. */
-#include "../../plugins/portmap/conf.c"
+#include "../../plugins/portmap/portmap.h"
 
 #define PREV                                                                                       \
 	"\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"cni0\"},"              \

@@ -3,14 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The plugin's own sources: they are not part of libcnip. */
-#include "../../plugins/ptp/conf.c"
-#include "../../plugins/ptp/layout.c"
+#include "../../plugins/ptp/ptp.h"
 
 #define IPAM_DUAL                                                                                  \
 	"{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"},"   \
