@@ -124,6 +124,7 @@ $(BUILD)/bench/trivial-static: tests/bench/trivial.c
 
 # BENCH_PODS=100 for a quick run; the other knobs are in hack/bench.sh.
 bench: all $(BENCH_TOOLS)
+	$(Q)hack/deps.sh
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) BENCH_TOOLS=$(abspath $(BUILD)/bench) hack/bench.sh
 
 install: all

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # `make bench`: our plugins, Debian's reference plugins (/usr/lib/cni) and the
-# floor program side by side, driven by tests/bench/runner.c in a throwaway
+# floor program (or, for podman's chain, Debian's netavark) side by side, driven by tests/bench/runner.c in a throwaway
 # node (private network and mount namespace, tmpfs on /run/netns, /var/lib/cni
 # and /run/cni, as tests/run-integration.sh makes for a test). Numbers, not
 # assertions: nothing here can fail a build. The markdown goes to stdout and to
@@ -20,7 +20,8 @@ if [ "${BENCH_INSIDE:-}" != 1 ]; then
 	[ -x "$BENCH_TOOLS/runner" ] || { echo "bench: build first: make bench" >&2; exit 1; }
 	BENCH_OURS_VERSION=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 	BENCH_REF_VERSION=$(dpkg-query -W -f '${Package} ${Version}' containernetworking-plugins 2>/dev/null || echo unknown)
-	export BENCH_OURS_VERSION BENCH_REF_VERSION
+	BENCH_NETAVARK_VERSION=$(dpkg-query -W -f '${Package} ${Version}' netavark 2>/dev/null || echo unknown)
+	export BENCH_OURS_VERSION BENCH_REF_VERSION BENCH_NETAVARK_VERSION
 	BENCH_INSIDE=1 unshare --net --mount --propagation private -- "$0" "$@" | tee "$BENCH_OUT"
 	echo "bench: results in $BENCH_OUT" >&2
 	exit 0

@@ -16,6 +16,8 @@ pkgs=(
 	linux-perf
 	# the reference plugins, only for side-by-side tests and benchmarks
 	containernetworking-plugins
+	# podman's own network backend, a lane of the benchmark (podman's chain against it)
+	netavark
 	${CNIP_EXTRA_PKGS:-}
 )
 

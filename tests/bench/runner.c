@@ -3,6 +3,7 @@
  * `make bench`: drives our plugins, the reference plugins and the floor
  * program (tests/bench/floor.c) side by side, as a runtime does (fork/exec,
  * CNI environment, config on stdin), and prints one markdown table per phase.
+ * Podman's chain runs against netavark in the floor's place.
  * Times come from CLOCK_MONOTONIC around fork()..wait4(), CPU and peak RSS
  * from wait4()'s rusage of each child (which covers the IPAM plugin it runs),
  * so nothing of the harness but a fork and a wait is in any figure.
@@ -44,22 +45,38 @@ static const char *const lane_name[NLANES] = { "ours", "reference", "floor" };
 /* The plugins the start-up and size phases look at, where they exist. */
 static const char *const plugins[] = { "loopback", "bridge", "ptp", "host-local", "portmap", "tuning", NULL };
 
-enum floor_kind { FLOOR_NONE, FLOOR_BRIDGE, FLOOR_PTP };
+/*
+ * What the third lane runs: the floor program for a bridge or a ptp ADD, or,
+ * for podman's chain, netavark (podman's own network backend) on the same
+ * bridge network and port mapping.
+ */
+enum floor_kind { FLOOR_NONE, FLOOR_BRIDGE, FLOOR_PTP, FLOOR_NETAVARK };
+
+#define NETAVARK "/usr/lib/podman/netavark"
+/* netavark's --config directory, on the throwaway node's tmpfs. */
+#define NETAVARK_DIR "/run/cni/bchnetavark"
 
 /* One kind of network the phases attach pods to. */
 struct netdef {
 	const char *label;
 	const char *type; /* plugin executed: bridge, ptp, loopback */
-	bool masq, dual, portmap;
+	bool masq, dual;
 	enum floor_kind floor;
+	/* Plugins chained after type, as a conflist lists them; NULL: none. */
+	const char *const *chain;
 };
 
-static const struct netdef NET_LO = { "loopback", "loopback", false, false, false, FLOOR_NONE };
-static const struct netdef NET_BR = { "bridge", "bridge", false, false, false, FLOOR_BRIDGE };
-static const struct netdef NET_BRM = { "bridge ipMasq", "bridge", true, false, false, FLOOR_BRIDGE };
-static const struct netdef NET_PTP = { "ptp", "ptp", false, false, false, FLOOR_PTP };
-static const struct netdef NET_PTP6 = { "ptp dual-stack", "ptp", false, true, false, FLOOR_NONE };
-static const struct netdef NET_CHAIN = { "bridge ipMasq + portmap", "bridge", true, false, true, FLOOR_BRIDGE };
+static const char *const CHAIN_PORTMAP[] = { "portmap", NULL };
+static const char *const CHAIN_PODMAN[] = { "portmap", "firewall", "tuning", NULL };
+
+static const struct netdef NET_LO = { "loopback", "loopback", false, false, FLOOR_NONE, NULL };
+static const struct netdef NET_BR = { "bridge", "bridge", false, false, FLOOR_BRIDGE, NULL };
+static const struct netdef NET_BRM = { "bridge ipMasq", "bridge", true, false, FLOOR_BRIDGE, NULL };
+static const struct netdef NET_PTP = { "ptp", "ptp", false, false, FLOOR_PTP, NULL };
+static const struct netdef NET_PTP6 = { "ptp dual-stack", "ptp", false, true, FLOOR_NONE, NULL };
+static const struct netdef NET_CHAIN = { "bridge ipMasq + portmap", "bridge", true, false, FLOOR_BRIDGE,
+					 CHAIN_PORTMAP };
+static const struct netdef NET_PODMAN = { "podman chain", "bridge", true, false, FLOOR_NETAVARK, CHAIN_PODMAN };
 
 /* One instance of a netdef: a network per lane, each with its own bridge and /16. */
 struct net {
@@ -76,7 +93,8 @@ struct pod {
 	char ns[NLANES][64];
 	char cid[NLANES][32];
 	char veth[16]; /* the floor's host end */
-	char *res[NLANES], *pmres[NLANES];
+	/* The result of the last plugin of the chain, which libcni caches for DEL. */
+	char *res[NLANES];
 };
 
 struct sample {
@@ -94,7 +112,7 @@ static struct {
 	const char *ours, *ref, *tools, *phases;
 	int pods, bucket, reps, conc_pods, leases, settle;
 	double busy;
-	bool portmap;
+	const char *third; /* what the third column of the table being printed holds */
 	int net_ids, subnet_next;
 	int failures_shown;
 } B;
@@ -263,7 +281,7 @@ static void table(const char *title, const char *note)
 	printf("\n### %s\n\n", title);
 	if (note)
 		printf("%s\n\n", note);
-	printf("| | ours | reference | floor | ours/ref | ours/floor |\n");
+	printf("| | ours | reference | %s | ours/ref | ours/%s |\n", B.third, B.third);
 	printf("|---|---:|---:|---:|---:|---:|\n");
 }
 
@@ -610,7 +628,7 @@ static void net_init(struct net *n, const struct netdef *d, bool floor)
 	n->d = d;
 	n->id = B.net_ids++;
 	n->lane[OURS] = n->lane[REF] = true;
-	n->lane[FLOOR] = floor && d->floor != FLOOR_NONE;
+	n->lane[FLOOR] = floor && d->floor != FLOOR_NONE && (d->floor != FLOOR_NETAVARK || !access(NETAVARK, X_OK));
 	for (int l = 0; l < NLANES; l++) {
 		if (!n->lane[l])
 			continue;
@@ -673,8 +691,7 @@ static void pod_free(struct pod *p)
 {
 	for (int l = 0; l < NLANES; l++) {
 		free(p->res[l]);
-		free(p->pmres[l]);
-		p->res[l] = p->pmres[l] = NULL;
+		p->res[l] = NULL;
 	}
 }
 
@@ -692,16 +709,36 @@ static char *with_prev(const char *conf, const char *prev)
 	return s;
 }
 
-static char *portmap_conf(const struct net *n, int lane, int i, const char *prev)
+/* The conf of a plugin chained after the network's own (podman's conflist gives firewall and
+ * tuning no keys), with prev as its prevResult. One hostPort per pod and lane. */
+static char *chain_conf(const struct net *n, int lane, int i, const char *plugin, const char *prev)
 {
 	char conf[512];
 
-	snprintf(conf, sizeof(conf),
-		 "{\"cniVersion\":\"1.0.0\",\"name\":\"%s\",\"type\":\"portmap\","
-		 "\"capabilities\":{\"portMappings\":true},\"runtimeConfig\":{\"portMappings\":"
-		 "[{\"hostPort\":%d,\"containerPort\":80,\"protocol\":\"tcp\"}]}}",
-		 n->name[lane], (lane == OURS ? 20000 : 40000) + i);
+	if (!strcmp(plugin, "portmap"))
+		snprintf(conf, sizeof(conf),
+			 "{\"cniVersion\":\"1.0.0\",\"name\":\"%s\",\"type\":\"portmap\","
+			 "\"capabilities\":{\"portMappings\":true},\"runtimeConfig\":{\"portMappings\":"
+			 "[{\"hostPort\":%d,\"containerPort\":80,\"protocol\":\"tcp\"}]}}",
+			 n->name[lane], (lane == OURS ? 20000 : 40000) + i);
+	else
+		snprintf(conf, sizeof(conf), "{\"cniVersion\":\"1.0.0\",\"name\":\"%s\",\"type\":\"%s\"}",
+			 n->name[lane], plugin);
 	return with_prev(conf, prev);
+}
+
+/* Whether every plugin of d's chain exists on both sides. */
+static bool chain_present(const struct netdef *d)
+{
+	char path[PATH_MAX];
+
+	for (int k = 0; d->chain && d->chain[k]; k++)
+		for (int l = OURS; l <= REF; l++) {
+			snprintf(path, sizeof(path), "%s/%s", l == OURS ? B.ours : B.ref, d->chain[k]);
+			if (access(path, X_OK))
+				return false;
+		}
+	return true;
 }
 
 static void sample_add(struct sample *acc, struct sample s)
@@ -732,33 +769,92 @@ static void inv_floor(struct inv *v, const struct net *n, const struct pod *p, i
 		inv_argv(v, path, (const char *[]){ "ptp", p->ns[FLOOR], p->veth, addr, gw, NULL });
 }
 
-/* One pod's ADD (or DEL) in one lane: the plugin, then portmap when chained. */
+/*
+ * netavark setup (or teardown) of pod i, as podman 4 drives it: the network
+ * and the container's options as JSON on stdin. netavark 1.4 has no IPAM of
+ * its own, so the address is given (static_ips), as podman assigns it; the
+ * host port is the pod's own, like the plugins' lanes'. Returns the JSON
+ * (v->in points to it), which the caller frees.
+ */
+static char *inv_netavark(struct inv *v, const struct net *n, const struct pod *p, int i, bool add)
+{
+	const char *cid = p->cid[FLOOR];
+	int o = n->octet[FLOOR];
+	char *json = xcalloc(1, 1024);
+
+	inv_argv(v, NETAVARK, (const char *[]){ "--config", NETAVARK_DIR, add ? "setup" : "teardown", p->ns[FLOOR],
+					       NULL });
+	/* It execs iptables. */
+	snprintf(v->env[0], sizeof(v->env[0]), "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+	v->envp[0] = v->env[0];
+	snprintf(json, 1024,
+		 "{\"container_id\":\"%s\",\"container_name\":\"%s\",\"networks\":{\"%s\":{"
+		 "\"interface_name\":\"eth0\",\"static_ips\":[\"10.%d.%d.%d\"]}},\"network_info\":{\"%s\":{"
+		 "\"name\":\"%s\",\"id\":\"%064x\",\"driver\":\"bridge\",\"network_interface\":\"%s\","
+		 "\"subnets\":[{\"subnet\":\"10.%d.0.0/16\",\"gateway\":\"10.%d.0.1\"}],\"ipv6_enabled\":false,"
+		 "\"internal\":false,\"dns_enabled\":false,\"ipam_options\":{\"driver\":\"host-local\"}}},"
+		 "\"port_mappings\":[{\"host_ip\":\"\",\"container_port\":80,\"host_port\":%d,\"range\":1,"
+		 "\"protocol\":\"tcp\"}]}",
+		 cid, cid, n->name[FLOOR], o, i / 250, i % 250 + 2, n->name[FLOOR], n->name[FLOOR], n->id,
+		 n->bridge[FLOOR], o, o, 30000 + i);
+	v->in = json;
+	return json;
+}
+
+/*
+ * One pod's ADD (or DEL) in one lane, as libcni runs a conflist: ADD runs the
+ * network's plugin, then each chained plugin with the result so far as its
+ * prevResult; DEL runs them in reverse, each with the cached final result.
+ * The sample is the sum of all of them; a failed ADD stops the chain.
+ */
 static struct sample pod_cmd(const struct net *n, struct pod *p, int lane, int i, bool add)
 {
+	const char *const *chain = n->d->chain;
 	struct sample acc = { .ok = true };
-	char what[128], *conf;
+	char what[128], *conf, *out;
+	int len = 0;
 	struct inv v;
 
-	snprintf(what, sizeof(what), "%s %s %s pod %d", lane_name[lane], n->d->label, add ? "ADD" : "DEL", i);
+	snprintf(what, sizeof(what), "%s %s %s pod %d", lane == FLOOR && n->d->floor == FLOOR_NETAVARK ? "netavark"
+		 : lane_name[lane], n->d->label, add ? "ADD" : "DEL", i);
+	if (lane == FLOOR && n->d->floor == FLOOR_NETAVARK) {
+		conf = inv_netavark(&v, n, p, i, add);
+		acc = run(&v, what, NULL);
+		free(conf);
+		return acc;
+	}
 	if (lane == FLOOR) {
 		inv_floor(&v, n, p, i, add);
 		return run(&v, what, NULL);
 	}
-	if (!add && n->d->portmap) {
-		conf = portmap_conf(n, lane, i, p->pmres[lane] ? p->pmres[lane] : p->res[lane]);
-		inv_cni(&v, lane_dir(lane), "portmap", "DEL", p->cid[lane], p->ns[lane], conf);
+	while (chain && chain[len])
+		len++;
+	if (!add) {
+		for (int k = len - 1; k >= 0; k--) {
+			conf = chain_conf(n, lane, i, chain[k], p->res[lane]);
+			inv_cni(&v, lane_dir(lane), chain[k], "DEL", p->cid[lane], p->ns[lane], conf);
+			sample_add(&acc, run(&v, what, NULL));
+			free(conf);
+		}
+		conf = with_prev(n->conf[lane], p->res[lane]);
+		inv_cni(&v, lane_dir(lane), n->d->type, "DEL", p->cid[lane], p->ns[lane], conf);
 		sample_add(&acc, run(&v, what, NULL));
 		free(conf);
+		return acc;
 	}
-	conf = add ? xstrdup(n->conf[lane]) : with_prev(n->conf[lane], p->res[lane]);
-	inv_cni(&v, lane_dir(lane), n->d->type, add ? "ADD" : "DEL", p->cid[lane], p->ns[lane], conf);
-	sample_add(&acc, run(&v, what, add ? &p->res[lane] : NULL));
-	free(conf);
-	if (add && n->d->portmap && acc.ok) {
-		conf = portmap_conf(n, lane, i, p->res[lane]);
-		inv_cni(&v, lane_dir(lane), "portmap", "ADD", p->cid[lane], p->ns[lane], conf);
-		sample_add(&acc, run(&v, what, &p->pmres[lane]));
+	for (int k = -1; k < len && acc.ok; k++) {
+		conf = k < 0 ? xstrdup(n->conf[lane]) : chain_conf(n, lane, i, chain[k], p->res[lane]);
+		inv_cni(&v, lane_dir(lane), k < 0 ? n->d->type : chain[k], "ADD", p->cid[lane], p->ns[lane], conf);
+		out = NULL;
+		sample_add(&acc, run(&v, what, &out));
 		free(conf);
+		/* A failed plugin prints an error, not a result. */
+		if (acc.ok) {
+			free(p->res[lane]);
+			p->res[lane] = out;
+		} else {
+			free(out);
+		}
 	}
 	return acc;
 }
@@ -787,8 +883,9 @@ static void header(void)
 	printf("## cnip benchmark, %s\n\n", date);
 	printf("- machine: kernel %s, %s, %ld CPUs, load average %.2f %.2f %.2f at the start\n", u.release,
 	       model, sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
-	printf("- ours: %s (%s); reference: %s (%s); floor: %s/floor (static C, raw netlink)\n", B.ours,
-	       env_str("BENCH_OURS_VERSION", "?"), B.ref, env_str("BENCH_REF_VERSION", "?"), B.tools);
+	printf("- ours: %s (%s); reference: %s (%s); floor: %s/floor (static C, raw netlink); netavark: %s (%s)\n",
+	       B.ours, env_str("BENCH_OURS_VERSION", "?"), B.ref, env_str("BENCH_REF_VERSION", "?"), B.tools,
+	       NETAVARK, access(NETAVARK, X_OK) ? "missing" : env_str("BENCH_NETAVARK_VERSION", "?"));
 	printf("- parameters: BENCH_PODS=%d BENCH_BUCKET=%d BENCH_REPS=%d BENCH_CONC_PODS=%d BENCH_LEASES=%d "
 	       "BENCH_SETTLE=%d BENCH_PHASES=%s\n",
 	       B.pods, B.bucket, B.reps, B.conc_pods, B.leases, B.settle, B.phases);
@@ -952,10 +1049,20 @@ static void sizes(void)
 	fflush(stdout);
 }
 
+/* Issue 9's targets for podman's chain against netavark, printed, not asserted. */
+static void targets(const char *where, double add, double setup, double del, double teardown)
+{
+	if (setup <= 0 || teardown <= 0)
+		return;
+	printf("\nIssue 9's targets, %s (not asserted): setup ours/netavark %.2f× (target at most 0.20×), "
+	       "teardown %.2f× (target at most 0.50×).\n", where, add / setup, del / teardown);
+}
+
 /* Phase: one pod at a time on an empty node, ADD then DEL, BENCH_REPS times per network. */
 static void latency(void)
 {
-	const struct netdef *defs[] = { &NET_LO, &NET_BR, &NET_BRM, &NET_PTP, &NET_PTP6, &NET_CHAIN, NULL };
+	const struct netdef *defs[] = { &NET_LO, &NET_BR, &NET_BRM, &NET_PTP, &NET_PTP6, &NET_CHAIN, &NET_PODMAN,
+					NULL };
 	struct series add[NLANES] = { 0 }, addc[NLANES] = { 0 }, del[NLANES] = { 0 }, delc[NLANES] = { 0 },
 		      rss[NLANES] = { 0 };
 	double a[NLANES], a90[NLANES], ac[NLANES], dl[NLANES], dc[NLANES], r[NLANES];
@@ -971,8 +1078,18 @@ static void latency(void)
 		struct pod p;
 		int reps = defs[d]->dual && B.reps > 5 ? 5 : B.reps;
 
-		if (defs[d]->portmap && !B.portmap)
+		if (!chain_present(defs[d])) {
+			printf("\n(%s skipped: a plugin of its chain is missing.)\n", defs[d]->label);
 			continue;
+		}
+		if (defs[d]->floor == FLOOR_NETAVARK) {
+			B.third = "netavark";
+			table("One pod: podman's chain against netavark",
+			      "Podman's CNI network (bridge ipMasq + portmap + firewall + tuning, each plugin "
+			      "given the result so far as prevResult, DEL in reverse with the final result), "
+			      "one hostPort, against netavark's setup and teardown of the same bridge network "
+			      "and port mapping: ADD is setup, DEL is teardown.");
+		}
 		fprintf(stderr, "bench: one pod, %s\n", defs[d]->label);
 		settle();
 		net_init(&n, defs[d], true);
@@ -1031,6 +1148,9 @@ static void latency(void)
 		row(label, dc, MS);
 		snprintf(label, sizeof(label), "%s ADD peak RSS", n.d->label);
 		row(label, r, MIB);
+		if (n.d->floor == FLOOR_NETAVARK)
+			targets("one pod", a[OURS], a[FLOOR], dl[OURS], dl[FLOOR]);
+		B.third = "floor";
 		fflush(stdout);
 		net_fini(&n);
 	}
@@ -1055,6 +1175,8 @@ static void scale_one(const struct netdef *d)
 
 	settle();
 	net_init(&n, d, true);
+	if (d->floor == FLOOR_NETAVARK)
+		B.third = "netavark";
 	for (int i = 0; i < B.pods; i++) {
 		if (i % 100 == 0)
 			fprintf(stderr, "bench: scale, %s: ADD %d/%d\n", d->label, i, B.pods);
@@ -1122,8 +1244,15 @@ static void scale_one(const struct netdef *d)
 		snprintf(label, sizeof(label), "DEL, pods %d-%d", from + 1, to);
 		row(label, v, MS);
 	}
-	printf("\nErrors: ours %d, reference %d, floor %d.\n", errors[OURS], errors[REF], errors[FLOOR]);
-	for (int c = 0; c < 2 && n.lane[FLOOR] && nb > 1; c++) {
+	printf("\nErrors: ours %d, reference %d, %s %d.\n", errors[OURS], errors[REF], B.third, errors[FLOOR]);
+	if (d->floor == FLOOR_NETAVARK && n.lane[FLOOR]) {
+		int from = (nb - 1) * B.bucket;
+
+		snprintf(label, sizeof(label), "pods %d-%d", from + 1, B.pods);
+		targets(label, pct(&add[OURS], from, B.pods, 0.5), pct(&add[FLOOR], from, B.pods, 0.5),
+			pct(&del[OURS], from, B.pods, 0.5), pct(&del[FLOOR], from, B.pods, 0.5));
+	}
+	for (int c = 0; c < 2 && n.lane[FLOOR] && d->floor != FLOOR_NETAVARK && nb > 1; c++) {
 		const struct series *x = c ? cpu : add;
 
 		for (int l = 0; l < NLANES; l++) {
@@ -1136,6 +1265,7 @@ static void scale_one(const struct netdef *d)
 		       (last[OURS] - last[FLOOR]) / (first[OURS] - first[FLOOR]), first[REF] - first[FLOOR],
 		       last[REF] - last[FLOOR], (last[REF] - last[FLOOR]) / (first[REF] - first[FLOOR]));
 	}
+	B.third = "floor";
 	fflush(stdout);
 	net_fini(&n);
 	for (int l = 0; l < NLANES; l++) {
@@ -1150,10 +1280,14 @@ static void scale(void)
 	scale_one(&NET_BRM);
 	scale_one(&NET_BR);
 	scale_one(&NET_PTP);
-	if (B.portmap)
-		scale_one(&NET_CHAIN);
-	else
-		printf("\n(Scale of bridge ipMasq + portmap skipped: no portmap in %s.)\n", B.ours);
+	for (int k = 0; k < 2; k++) {
+		const struct netdef *d = k ? &NET_PODMAN : &NET_CHAIN;
+
+		if (chain_present(d))
+			scale_one(d);
+		else
+			printf("\n(Scale of %s skipped: a plugin of its chain is missing.)\n", d->label);
+	}
 }
 
 /* BENCH_CONC_PODS ADDs of one lane, par at a time; total wall, per-ADD latencies, errors. */
@@ -1350,7 +1484,6 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	char path[PATH_MAX];
 	double load[3] = { 0 };
 
 	if (argc > 1)
@@ -1370,8 +1503,8 @@ int main(int argc, char **argv)
 	B.subnet_next = 100;
 	if (!B.ours || !B.tools || B.pods < 1 || B.bucket < 1 || B.reps < 1 || B.conc_pods < 1 || B.leases < 0)
 		usage();
-	snprintf(path, sizeof(path), "%s/portmap", B.ours);
-	B.portmap = access(path, X_OK) == 0;
+	B.third = "floor";
+	mkdir(NETAVARK_DIR, 0755);
 	header();
 	if (phase("startup"))
 		startup();
