@@ -386,19 +386,6 @@ out:
 
 /* ---- the pods' own rules: the attachment engine's feature ---- */
 
-/* Offsets of saddr/daddr in the IPv4 and IPv6 headers. */
-struct fam {
-	uint8_t nfproto;
-	uint32_t alen, saddr, daddr;
-};
-
-static struct fam fam_of(int family)
-{
-	if (family == AF_INET)
-		return (struct fam){ NFPROTO_IPV4, 4, 12, 16 };
-	return (struct fam){ NFPROTO_IPV6, 16, 8, 24 };
-}
-
 static const struct nft_map fw_maps[2] = {
 	{ .family = FAM, .table = T, .name = MAP4, .key_type = NFT_TYPE_IPADDR, .key_len = 4, .id = 1 },
 	{ .family = FAM, .table = T, .name = MAP6, .key_type = NFT_TYPE_IP6ADDR, .key_len = 16, .id = 2 },
@@ -407,7 +394,7 @@ static const struct nft_map fw_maps[2] = {
 /* meta nfproto F  ip saddr|daddr vmap @pods4|6 */
 static struct nftnl_rule *rule_dispatch(int family, bool src)
 {
-	struct fam f = fam_of(family);
+	struct nft_fam f = nft_fam_of(family);
 	struct nftnl_rule *r = nft_rule_new(FAM, T, BASE, NULL);
 
 	if (r && nft_put(r, nft_e_meta(NFT_META_NFPROTO, NFT_REG_1)) &&
@@ -459,7 +446,7 @@ enum fw_kind { FW_FROM, FW_REPLY, FW_DNAT };
  */
 static struct nftnl_rule *rule_pod(const char *chain, const struct cni_prefix *ip, enum fw_kind k)
 {
-	struct fam f = fam_of(ip->ip.family);
+	struct nft_fam f = nft_fam_of(ip->ip.family);
 	char comment[CNI_PREFIX_STRLEN];
 	uint32_t ct_key = k == FW_REPLY ? NFT_CT_STATE : NFT_CT_STATUS;
 	uint32_t ct_bits = k == FW_REPLY ? NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED) :
@@ -619,7 +606,7 @@ out:
 static bool ref_rule_for(const struct nftnl_rule *r, const struct cni_ip *ip, uint32_t off)
 {
 	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-	struct fam f = fam_of(ip->family);
+	struct nft_fam f = nft_fam_of(ip->family);
 	const struct nftnl_expr *e;
 	bool loaded = false, addr = false, accept = false;
 	uint32_t len;
@@ -678,7 +665,7 @@ static int ref_del_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 	for (i = 0; !ret && i < have.n; i++) {
 		for (j = 0; j < rd->n; j++) {
 			const struct cni_ip *ip = &rd->ips[j].ip;
-			struct fam f = fam_of(ip->family);
+			struct nft_fam f = nft_fam_of(ip->family);
 
 			if (f.nfproto != rd->family ||
 			    (!ref_rule_for(have.v[i], ip, f.saddr) && !ref_rule_for(have.v[i], ip, f.daddr)))

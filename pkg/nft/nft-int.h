@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
 #include <linux/netlink.h>
 
 #include "cni/err.h"
@@ -238,6 +240,19 @@ bool nft_retryable(int ret);
  */
 int nft_ipt_chain_del(struct nft_sock *s, uint16_t family, const char *chain, const char *parent,
 		      struct cni_err *err) __attribute__((warn_unused_result));
+
+/* Where IPv4 and IPv6 keep what rules match: nfproto, address length, saddr/daddr offsets. */
+struct nft_fam {
+	uint8_t nfproto;
+	uint32_t alen, saddr, daddr;
+};
+
+static inline struct nft_fam nft_fam_of(int family)
+{
+	if (family == AF_INET)
+		return (struct nft_fam){ NFPROTO_IPV4, 4, 12, 16 };
+	return (struct nft_fam){ NFPROTO_IPV6, 16, 8, 24 };
+}
 
 /* ---- generic expression builders (expr.c) ---- */
 struct nftnl_expr;

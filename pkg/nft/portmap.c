@@ -172,26 +172,14 @@ static int entries_of(const struct nft_portmap *pm, struct entry **out, size_t *
 
 /* ---- rules ---- */
 
-struct fam {
-	uint8_t nfproto;
-	uint32_t alen, saddr, daddr;
-};
-
-static struct fam fam_of(int family)
-{
-	if (family == AF_INET)
-		return (struct fam){ NFPROTO_IPV4, 4, 12, 16 };
-	return (struct fam){ NFPROTO_IPV6, 16, 8, 24 };
-}
-
-static bool put_nfproto(struct nftnl_rule *r, const struct fam *f)
+static bool put_nfproto(struct nftnl_rule *r, const struct nft_fam *f)
 {
 	return nft_put(r, nft_e_meta(NFT_META_NFPROTO, NFT_REG_1)) &&
 	       nft_put(r, nft_e_cmp(NFT_REG_1, NFT_CMP_EQ, &f->nfproto, 1));
 }
 
 /* ip saddr/daddr [!=] p (a mask only below the full length). */
-static bool put_addr(struct nftnl_rule *r, const struct fam *f, bool dst, const struct cni_prefix *p,
+static bool put_addr(struct nftnl_rule *r, const struct nft_fam *f, bool dst, const struct cni_prefix *p,
 		     bool neg)
 {
 	struct cni_prefix net = cni_prefix_network(p);
@@ -210,7 +198,7 @@ static bool put_addr(struct nftnl_rule *r, const struct fam *f, bool dst, const 
 	return nft_put(r, nft_e_cmp(NFT_REG_1, neg ? NFT_CMP_NEQ : NFT_CMP_EQ, net.ip.a, f->alen));
 }
 
-static bool put_cond(struct nftnl_rule *r, const struct fam *f, const struct nft_pm_match *c)
+static bool put_cond(struct nftnl_rule *r, const struct nft_fam *f, const struct nft_pm_match *c)
 {
 	char name[16] = { 0 };
 	uint32_t len = sizeof(name);
@@ -235,7 +223,7 @@ static bool put_cond(struct nftnl_rule *r, const struct fam *f, const struct nft
 static struct nftnl_rule *entry_rule(const struct nft_portmap *pm, const char *chain,
 				     const struct entry *e, const char *comment)
 {
-	struct fam f = fam_of(e->family);
+	struct nft_fam f = nft_fam_of(e->family);
 	const struct nft_pm_match *cv = e->family == AF_INET ? pm->cond4 : pm->cond6;
 	size_t i, nc = e->family == AF_INET ? pm->ncond4 : pm->ncond6;
 	uint16_t port = htons(e->host_port);
@@ -266,7 +254,7 @@ static struct nftnl_rule *entry_rule(const struct nft_portmap *pm, const char *c
 static struct nftnl_rule *rule_mark(const struct nft_portmap *pm, const char *chain,
 				    const struct entry *e, const struct cni_prefix *src)
 {
-	struct fam f = fam_of(e->family);
+	struct nft_fam f = nft_fam_of(e->family);
 	uint32_t bit = 1u << pm->mark_bit, keep = ~bit;
 	struct nftnl_rule *r = entry_rule(pm, chain, e, NULL);
 
@@ -286,7 +274,7 @@ static struct nftnl_rule *rule_dnat(const struct nft_portmap *pm, const char *ch
 				    const struct entry *e)
 {
 	const struct cni_prefix *pod = e->family == AF_INET ? &pm->pod4 : &pm->pod6;
-	struct fam f = fam_of(e->family);
+	struct nft_fam f = nft_fam_of(e->family);
 	uint16_t port = htons(e->container_port);
 	char comment[96];
 	struct nftnl_rule *r;
@@ -346,7 +334,7 @@ static struct nftnl_rule *rule_hook(const char *chain, size_t i, char what[NFT_W
 	static const uint32_t local = RTN_LOCAL_U32;
 	struct nftnl_rule *r = nft_rule_new(FAM, T, chain, NULL);
 	unsigned int reg = 0;
-	struct fam f;
+	struct nft_fam f;
 	bool ok, v4, addr;
 
 	if (!r)
@@ -364,7 +352,7 @@ static struct nftnl_rule *rule_hook(const char *chain, size_t i, char what[NFT_W
 	i--;
 	v4 = i < 2;
 	addr = !(i % 2);
-	f = fam_of(v4 ? AF_INET : AF_INET6);
+	f = nft_fam_of(v4 ? AF_INET : AF_INET6);
 	snprintf(what, NFT_WHAT_MAX, "vmap @%s", maps[i].name);
 	ok = put_nfproto(r, &f);
 	if (ok && addr) {

@@ -83,19 +83,6 @@ int nft_masq_ipt_chain_name(const char *network, const char *cid, char out[29])
 #define e_verdict(v) nft_e_verdict(v, NULL)
 #define e_vmap(set) nft_e_vmap(set, NFT_REG_1)
 
-/* Offsets of saddr/daddr in the IPv4 and IPv6 headers. */
-struct fam {
-	uint8_t nfproto;
-	uint32_t alen, saddr, daddr;
-};
-
-static struct fam fam_of(int family)
-{
-	if (family == AF_INET)
-		return (struct fam){ NFPROTO_IPV4, 4, 12, 16 };
-	return (struct fam){ NFPROTO_IPV6, 16, 8, 24 };
-}
-
 /*
  * meta nfproto X  ip saddr POD  ip daddr != NET/LEN  masquerade
  * The nfproto test is not redundant with the vmap that led here: one chain
@@ -105,7 +92,7 @@ static struct fam fam_of(int family)
  */
 struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix *ip)
 {
-	struct fam f = fam_of(ip->ip.family);
+	struct nft_fam f = nft_fam_of(ip->ip.family);
 	struct cni_prefix net = cni_prefix_network(ip);
 	char comment[CNI_PREFIX_STRLEN];
 	uint8_t mask[16] = { 0 };
@@ -129,7 +116,7 @@ struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix 
 /* ip daddr 224.0.0.0/4 return; ip6 daddr ff00::/8 return (one byte decides). */
 struct nftnl_rule *nft_masq_rule_multicast(int family)
 {
-	struct fam f = fam_of(family);
+	struct nft_fam f = nft_fam_of(family);
 	static const uint8_t mask4[4] = { 0xf0 }, mc4[4] = { 0xe0 }, mc6 = 0xff;
 	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
 	bool ok;
@@ -151,7 +138,7 @@ struct nftnl_rule *nft_masq_rule_multicast(int family)
 /* ip saddr vmap @masq_ip4 (ip6 ... @masq_ip6): one hash lookup per packet, whatever the pod count. */
 struct nftnl_rule *nft_masq_rule_dispatch(int family)
 {
-	struct fam f = fam_of(family);
+	struct nft_fam f = nft_fam_of(family);
 	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
 
 	if (!r)
