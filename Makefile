@@ -48,10 +48,11 @@ $(1)/libcnip.a: $$(PKG_SRCS:%.c=$(1)/obj/%.o)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 
 # A plugin is its main.c plus an archive of its other files, which unit tests link.
-$(1)/plugins/lib%.a: $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(filter-out %/main.c,$$$$(wildcard plugins/$$$$*/*.c))))
+# The directory too: a file added to or removed from a plugin rebuilds its archive.
+$(1)/plugins/lib%.a: plugins/% $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(filter-out %/main.c,$$$$(wildcard plugins/$$$$*/*.c))))
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  AR      $$@")
-	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 
 $(1)/bin/%: $(1)/obj/plugins/%/main.o $(1)/plugins/lib%.a $(1)/libcnip.a
 	@mkdir -p $$(@D)
