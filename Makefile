@@ -49,7 +49,7 @@ $(1)/libcnip.a: $$(PKG_SRCS:%.c=$(1)/obj/%.o)
 
 # A plugin is its main.c plus an archive of its other files, which unit tests link.
 # The directory too: a file added to or removed from a plugin rebuilds its archive.
-$(1)/plugins/lib%.a: plugins/% $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(filter-out %/main.c,$$$$(wildcard plugins/$$$$*/*.c))))
+$(1)/plugins/lib%.a: plugins/% $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(filter-out plugins/$$$$*/main.c,$$$$(wildcard plugins/$$$$*/*.c))))
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  AR      $$@")
 	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
