@@ -58,6 +58,7 @@ enum floor_kind { FLOOR_NONE, FLOOR_BRIDGE, FLOOR_PTP, FLOOR_NETAVARK };
 
 /* One kind of network the phases attach pods to. */
 struct netdef {
+	const char *key; /* its name in BENCH_NETS */
 	const char *label;
 	const char *type; /* plugin executed: bridge, ptp, loopback */
 	bool masq, dual;
@@ -69,14 +70,14 @@ struct netdef {
 static const char *const CHAIN_PORTMAP[] = { "portmap", NULL };
 static const char *const CHAIN_PODMAN[] = { "portmap", "firewall", "tuning", NULL };
 
-static const struct netdef NET_LO = { "loopback", "loopback", false, false, FLOOR_NONE, NULL };
-static const struct netdef NET_BR = { "bridge", "bridge", false, false, FLOOR_BRIDGE, NULL };
-static const struct netdef NET_BRM = { "bridge ipMasq", "bridge", true, false, FLOOR_BRIDGE, NULL };
-static const struct netdef NET_PTP = { "ptp", "ptp", false, false, FLOOR_PTP, NULL };
-static const struct netdef NET_PTP6 = { "ptp dual-stack", "ptp", false, true, FLOOR_NONE, NULL };
-static const struct netdef NET_CHAIN = { "bridge ipMasq + portmap", "bridge", true, false, FLOOR_BRIDGE,
+static const struct netdef NET_LO = { "loopback", "loopback", "loopback", false, false, FLOOR_NONE, NULL };
+static const struct netdef NET_BR = { "bridge", "bridge", "bridge", false, false, FLOOR_BRIDGE, NULL };
+static const struct netdef NET_BRM = { "bridge-masq", "bridge ipMasq", "bridge", true, false, FLOOR_BRIDGE, NULL };
+static const struct netdef NET_PTP = { "ptp", "ptp", "ptp", false, false, FLOOR_PTP, NULL };
+static const struct netdef NET_PTP6 = { "ptp-dual", "ptp dual-stack", "ptp", false, true, FLOOR_NONE, NULL };
+static const struct netdef NET_CHAIN = { "portmap", "bridge ipMasq + portmap", "bridge", true, false, FLOOR_BRIDGE,
 					 CHAIN_PORTMAP };
-static const struct netdef NET_PODMAN = { "podman chain", "bridge", true, false, FLOOR_NETAVARK, CHAIN_PODMAN };
+static const struct netdef NET_PODMAN = { "podman", "podman chain", "bridge", true, false, FLOOR_NETAVARK, CHAIN_PODMAN };
 
 /* One instance of a netdef: a network per lane, each with its own bridge and /16. */
 struct net {
@@ -109,7 +110,7 @@ struct series {
 };
 
 static struct {
-	const char *ours, *ref, *tools, *phases;
+	const char *ours, *ref, *tools, *phases, *nets;
 	int pods, bucket, reps, conc_pods, leases, settle;
 	double busy;
 	const char *third; /* what the third column of the table being printed holds */
@@ -169,19 +170,25 @@ static const char *env_str(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
-static bool phase(const char *name)
+/* Whether a comma-separated list (or "all") names name. */
+static bool listed(const char *list, const char *name)
 {
-	const char *p = B.phases;
+	const char *p = list;
 	size_t len = strlen(name);
 
 	if (!strcmp(p, "all"))
 		return true;
 	while ((p = strstr(p, name))) {
-		if ((p == B.phases || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+		if ((p == list || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
 			return true;
 		p += len;
 	}
 	return false;
+}
+
+static bool phase(const char *name)
+{
+	return listed(B.phases, name);
 }
 
 /* Setup that is not measured (bridges for the floor, clean-up) goes through ip(8). */
@@ -887,8 +894,8 @@ static void header(void)
 	       B.ours, env_str("BENCH_OURS_VERSION", "?"), B.ref, env_str("BENCH_REF_VERSION", "?"), B.tools,
 	       NETAVARK, access(NETAVARK, X_OK) ? "missing" : env_str("BENCH_NETAVARK_VERSION", "?"));
 	printf("- parameters: BENCH_PODS=%d BENCH_BUCKET=%d BENCH_REPS=%d BENCH_CONC_PODS=%d BENCH_LEASES=%d "
-	       "BENCH_SETTLE=%d BENCH_PHASES=%s\n",
-	       B.pods, B.bucket, B.reps, B.conc_pods, B.leases, B.settle, B.phases);
+	       "BENCH_SETTLE=%d BENCH_PHASES=%s BENCH_NETS=%s\n",
+	       B.pods, B.bucket, B.reps, B.conc_pods, B.leases, B.settle, B.phases, B.nets);
 	printf("- times are wall medians from spawn to reap unless a row says otherwise; CPU is user+system "
 	       "of the plugin and the IPAM plugin it runs; RSS is the larger peak of the two\n");
 	fflush(stdout);
@@ -1078,6 +1085,8 @@ static void latency(void)
 		struct pod p;
 		int reps = defs[d]->dual && B.reps > 5 ? 5 : B.reps;
 
+		if (!listed(B.nets, defs[d]->key))
+			continue;
 		if (!chain_present(defs[d])) {
 			printf("\n(%s skipped: a plugin of its chain is missing.)\n", defs[d]->label);
 			continue;
@@ -1173,6 +1182,10 @@ static void scale_one(const struct netdef *d)
 	char title[160], label[96];
 	struct net n;
 
+	if (!listed(B.nets, d->key)) {
+		free(pods);
+		return;
+	}
 	settle();
 	net_init(&n, d, true);
 	if (d->floor == FLOOR_NETAVARK)
@@ -1283,6 +1296,8 @@ static void scale(void)
 	for (int k = 0; k < 2; k++) {
 		const struct netdef *d = k ? &NET_PODMAN : &NET_CHAIN;
 
+		if (!listed(B.nets, d->key))
+			continue;
 		if (chain_present(d))
 			scale_one(d);
 		else
@@ -1478,7 +1493,9 @@ static void usage(void)
 		"  trivial, trivial-static), BENCH_PODS (1000), BENCH_BUCKET (100), BENCH_REPS (30;\n"
 		"  10 below 1000 pods), BENCH_CONC_PODS (100; 25 below 1000 pods), BENCH_LEASES (10000),\n"
 		"  BENCH_SETTLE (seconds to wait at most for an idle machine between phases, 60),\n"
-		"  BENCH_PHASES (all, or a list of startup,sizes,latency,leases,concurrency,scale)\n");
+		"  BENCH_PHASES (all, or a list of startup,sizes,latency,leases,concurrency,scale),\n"
+		"  BENCH_NETS (all, or a list of loopback,bridge,bridge-masq,ptp,ptp-dual,portmap,podman:\n"
+		"  the networks the latency and scale phases run)\n");
 	exit(2);
 }
 
@@ -1493,6 +1510,7 @@ int main(int argc, char **argv)
 	B.ref = env_str("REF_BIN", "/usr/lib/cni");
 	B.tools = env_str("BENCH_TOOLS", NULL);
 	B.phases = env_str("BENCH_PHASES", "all");
+	B.nets = env_str("BENCH_NETS", "all");
 	B.pods = env_int("BENCH_PODS", 1000);
 	B.bucket = env_int("BENCH_BUCKET", 100);
 	/* A quick run (fewer pods) is quick in every phase. */
