@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cni/conf.h"
 #include "cni/ip.h"
 
 struct cni_err;
@@ -59,10 +60,11 @@ int nft_masq_check(struct nft_sock *s, const struct nft_attach *a, const struct 
 
 /*
  * Removes every attachment of network (ours, and the reference's nftables
- * backend rules) whose (container_id, ifname) is not in keep (keep[i].network
- * is ignored). Continues past errors and returns the first one.
+ * backend rules) whose (container_id, ifname) is not in keep (GC's
+ * cni.dev/valid-attachments as parsed). Continues past errors and returns
+ * the first one.
  */
-int nft_masq_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep,
+int nft_masq_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep,
 		size_t nkeep, struct cni_err *err) __attribute__((warn_unused_result));
 
 /*
@@ -89,7 +91,7 @@ int nft_spoofchk_check(struct nft_sock *s, const struct nft_attach *a, const cha
 		       const uint8_t mac[6], struct cni_err *err) __attribute__((warn_unused_result));
 
 /* Removes our rules of every attachment of network not in keep (as nft_masq_gc). */
-int nft_spoofchk_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep,
+int nft_spoofchk_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep,
 		    size_t n, struct cni_err *err) __attribute__((warn_unused_result));
 
 /*
@@ -181,7 +183,7 @@ int nft_portmap_check(struct nft_sock *s, const struct nft_portmap *pm, struct c
  * the reference's iptables chains whose jump is commented with network and a
  * container ID not in keep). *gone as for DEL.
  */
-int nft_portmap_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep, size_t nkeep,
+int nft_portmap_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep, size_t nkeep,
 		   struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
@@ -211,7 +213,7 @@ int nft_fw_del(struct nft_sock *s, const struct nft_attach *a, const struct cni_
 	       struct cni_err *err) __attribute__((warn_unused_result));
 int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nft_fw *fw,
 		 struct cni_err *err) __attribute__((warn_unused_result));
-int nft_fw_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep, size_t n,
+int nft_fw_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep, size_t n,
 	      struct cni_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -37,7 +37,8 @@ struct cni_ctx {
  * A plugin registers its verbs. Each returns 0 or -errno with ctx->err set
  * (an unset err is reported as CNI_ERR_INTERNAL with strerror). ADD hands
  * its result to the skel, which prints it in the config's cniVersion.
- * A NULL verb answers success (STATUS, GC) or "not supported".
+ * A NULL verb answers success (STATUS, GC) or "not supported". gc runs only
+ * when the config holds cni.dev/valid-attachments (conf->has_valid).
  */
 struct cni_plugin {
 	const char *name;

@@ -235,7 +235,11 @@ static int dispatch(struct cni_ctx *ctx, const struct cni_plugin *p)
 		ret = p->status ? p->status(ctx) : 0;
 		break;
 	case CNI_CMD_GC:
-		ret = p->gc ? p->gc(ctx) : 0;
+		/*
+		 * Without cni.dev/valid-attachments nothing tells a leak from a
+		 * live pod: every plugin keeps everything.
+		 */
+		ret = p->gc && ctx->conf->has_valid ? p->gc(ctx) : 0;
 		break;
 	default:
 		ret = -EINVAL;

@@ -681,7 +681,7 @@ int nft_attach_check(struct nft_sock *s, const struct nft_feature *f,
 /* ---- GC ---- */
 
 int nft_attach_gc(struct nft_sock *s, const struct nft_feature *f, const char *network,
-		  const struct nft_attach *keep, size_t n, struct cni_err *err)
+		  const struct cni_attachment *keep, size_t n, struct cni_err *err)
 {
 	struct nft_names kept = { 0 }, stale = { 0 };
 	struct nft_elems listing = { 0 };

@@ -112,7 +112,7 @@ int nft_attach_del(struct nft_sock *s, const struct nft_feature *f, const struct
 int nft_attach_check(struct nft_sock *s, const struct nft_feature *f, const struct nft_attach *a,
 		     const void *spec, struct cni_err *err) __attribute__((warn_unused_result));
 int nft_attach_gc(struct nft_sock *s, const struct nft_feature *f, const char *network,
-		  const struct nft_attach *keep, size_t n, struct cni_err *err)
+		  const struct cni_attachment *keep, size_t n, struct cni_err *err)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -770,7 +770,7 @@ int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nf
 	return ret;
 }
 
-int nft_fw_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep, size_t n,
+int nft_fw_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep, size_t n,
 	      struct cni_err *err)
 {
 	return nft_attach_gc(s, &fw_feature, network, keep, n, err);

@@ -274,7 +274,7 @@ int nft_masq_check(struct nft_sock *s, const struct nft_attach *a, const struct 
 	return ret < 0 ? ret : nft_attach_check(s, &masq, a, &ms, err);
 }
 
-int nft_masq_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep, size_t n,
+int nft_masq_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep, size_t n,
 		struct cni_err *err)
 {
 	return nft_attach_gc(s, &masq, network, keep, n, err);

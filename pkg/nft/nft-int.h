@@ -15,6 +15,7 @@
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
 
+#include "cni/conf.h"
 #include "cni/err.h"
 #include "cni/ip.h"
 
@@ -219,7 +220,7 @@ void nft_names_free(struct nft_names *nm);
  * none of them names. what prefixes error messages ("masquerade GC").
  */
 int nft_gc_plan(struct nft_sock *s, uint16_t family, const char *table, const char *pfx,
-		const char *what, const char *network, const struct nft_attach *keep, size_t n,
+		const char *what, const char *network, const struct cni_attachment *keep, size_t n,
 		struct nft_names *kept, struct nft_names *stale, struct cni_err *err)
 	__attribute__((warn_unused_result));
 

@@ -690,7 +690,7 @@ out:
 }
 
 int nft_gc_plan(struct nft_sock *s, uint16_t family, const char *table, const char *pfx,
-		const char *what, const char *network, const struct nft_attach *keep, size_t n,
+		const char *what, const char *network, const struct cni_attachment *keep, size_t n,
 		struct nft_names *kept, struct nft_names *stale, struct cni_err *err)
 {
 	char prefix[NFT_NAME_MAX], name[NFT_NAME_MAX], buf[MNL_SOCKET_BUFFER_SIZE];

@@ -906,7 +906,7 @@ static const char *rule_jump_target(const struct nftnl_rule *r, char *buf, size_
 }
 
 /* The reference's iptables chains of network whose container is not kept. */
-static int gc_iptables(struct nft_sock *s, const char *network, const struct nft_attach *keep,
+static int gc_iptables(struct nft_sock *s, const char *network, const struct cni_attachment *keep,
 		       size_t nkeep, struct cni_err *err)
 {
 	static const uint16_t fams[] = { NFPROTO_IPV4, NFPROTO_IPV6 };
@@ -945,7 +945,7 @@ static int gc_iptables(struct nft_sock *s, const char *network, const struct nft
 	return ret;
 }
 
-int nft_portmap_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep,
+int nft_portmap_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep,
 		   size_t nkeep, struct nft_pm_gone **gone, size_t *ngone, struct cni_err *err)
 {
 	struct nft_portmap pm = { .network = network, .container_id = "", .ifname = "" };

@@ -240,7 +240,7 @@ int nft_spoofchk_check(struct nft_sock *s, const struct nft_attach *a, const cha
 	return ret < 0 ? ret : nft_attach_check(s, &spoofchk, a, &sc, err);
 }
 
-int nft_spoofchk_gc(struct nft_sock *s, const char *network, const struct nft_attach *keep, size_t n,
+int nft_spoofchk_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep, size_t n,
 		    struct cni_err *err)
 {
 	return nft_attach_gc(s, &spoofchk, network, keep, n, err);

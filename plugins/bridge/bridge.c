@@ -483,32 +483,18 @@ out:
 static int br_gc(struct cni_ctx *ctx)
 {
 	const struct cni_conf *conf = ctx->conf;
-	struct nft_attach *keep = NULL;
 	struct nft_sock *nft = NULL;
-	size_t i;
 	int ret = 0;
 
 	if (conf->ipam_type)
 		keep_first(&ret, ipam_gc(ctx));
-	/* Without the list we cannot tell stale from live: remove nothing. */
-	if (!conf->has_valid)
-		return ret;
-	keep = calloc(conf->n_valid ? conf->n_valid : 1, sizeof(*keep));
-	if (!keep) {
-		keep_first(&ret, cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "GC"));
-		goto out;
-	}
-	for (i = 0; i < conf->n_valid; i++)
-		keep[i] = (struct nft_attach){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname };
 	keep_first(&ret, nft_open(&nft, &ctx->err));
 	if (!nft)
-		goto out;
+		return ret;
 	/* Every attachment of this network, whatever this config says of ipMasq/macspoofchk now. */
-	keep_first(&ret, nft_masq_gc(nft, conf->name, keep, conf->n_valid, &ctx->err));
-	keep_first(&ret, nft_spoofchk_gc(nft, conf->name, keep, conf->n_valid, &ctx->err));
-out:
+	keep_first(&ret, nft_masq_gc(nft, conf->name, conf->valid, conf->n_valid, &ctx->err));
+	keep_first(&ret, nft_spoofchk_gc(nft, conf->name, conf->valid, conf->n_valid, &ctx->err));
 	nft_close(nft);
-	free(keep);
 	return ret;
 }
 

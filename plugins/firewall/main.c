@@ -121,25 +121,17 @@ static int fw_check(struct cni_ctx *ctx)
 static int fw_gc(struct cni_ctx *ctx)
 {
 	const struct cni_conf *conf = ctx->conf;
-	struct nft_attach *keep;
 	struct nft_sock *nft = NULL;
 	struct fw_conf c;
-	size_t i;
 	int ret;
 
 	ret = fw_conf_load(ctx, &c);
 	if (ret < 0)
 		return ret;
-	keep = calloc(conf->n_valid ? conf->n_valid : 1, sizeof(*keep));
-	if (!keep)
-		return cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "GC");
-	for (i = 0; i < conf->n_valid; i++)
-		keep[i] = (struct nft_attach){ conf->name, conf->valid[i].container_id, conf->valid[i].ifname };
 	ret = nft_open(&nft, &ctx->err);
 	if (!ret)
-		ret = nft_fw_gc(nft, conf->name, keep, conf->n_valid, &ctx->err);
+		ret = nft_fw_gc(nft, conf->name, conf->valid, conf->n_valid, &ctx->err);
 	nft_close(nft);
-	free(keep);
 	return ret;
 }
 

@@ -385,9 +385,6 @@ static int hl_gc(struct cni_ctx *ctx)
 	size_t released = 0;
 	int ret;
 
-	/* Without the list we cannot tell a leak from a pod: keep everything. */
-	if (!ctx->conf->has_valid)
-		return 0;
 	ret = load(ctx, false, &c);
 	if (ret < 0)
 		goto out;

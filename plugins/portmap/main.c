@@ -215,33 +215,21 @@ static int portmap_gc(struct cni_ctx *ctx)
 {
 	struct nft_pm_gone *gone = NULL;
 	struct nft_sock *s = NULL;
-	struct nft_attach *keep = NULL;
 	struct portmap_conf c;
-	size_t i, n = 0;
+	size_t n = 0;
 	int ret;
 
 	ret = portmap_conf_parse(ctx->conf, "", &c, &ctx->err);
 	if (ret < 0)
 		return ret;
 	portmap_conf_clear(&c);
-	/* Without the list we cannot know what is stale: keep everything. */
-	if (!ctx->conf->has_valid)
-		return 0;
-	keep = calloc(ctx->conf->n_valid + 1, sizeof(*keep));
-	if (!keep)
-		return cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "GC");
-	for (i = 0; i < ctx->conf->n_valid; i++) {
-		keep[i].network = ctx->conf->name;
-		keep[i].container_id = ctx->conf->valid[i].container_id;
-		keep[i].ifname = ctx->conf->valid[i].ifname;
-	}
 	ret = nft_open(&s, &ctx->err);
 	if (!ret)
-		ret = nft_portmap_gc(s, ctx->conf->name, keep, ctx->conf->n_valid, &gone, &n, &ctx->err);
+		ret = nft_portmap_gc(s, ctx->conf->name, ctx->conf->valid, ctx->conf->n_valid, &gone, &n,
+				     &ctx->err);
 	nft_close(s);
 	flush_gone(gone, n);
 	free(gone);
-	free(keep);
 	return ret;
 }
 

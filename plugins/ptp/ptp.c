@@ -341,36 +341,22 @@ static int ptp_status(struct cni_ctx *ctx)
  */
 static int ptp_gc(struct cni_ctx *ctx)
 {
-	struct nft_attach *keep = NULL;
 	struct nft_sock *nft = NULL;
 	struct cni_err scratch = { 0 };
 	struct ptp_conf c;
-	size_t i;
 	int ret, r;
 
 	ret = ptp_conf_parse(ctx->conf, &c, &ctx->err);
 	if (ret < 0)
 		return ret;
 	ret = ipam_gc(ctx);
-	/* Without the list we cannot know what is stale: keep everything. */
-	if (!ctx->conf->has_valid)
-		return ret;
-	keep = calloc(ctx->conf->n_valid + 1, sizeof(*keep));
-	if (!keep)
-		return ret ? ret : cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "GC");
-	for (i = 0; i < ctx->conf->n_valid; i++) {
-		keep[i].network = ctx->conf->name;
-		keep[i].container_id = ctx->conf->valid[i].container_id;
-		keep[i].ifname = ctx->conf->valid[i].ifname;
-	}
 	r = nft_open(&nft, c.ipmasq ? &ctx->err : &scratch);
 	if (!r)
-		r = nft_masq_gc(nft, ctx->conf->name, keep, ctx->conf->n_valid,
+		r = nft_masq_gc(nft, ctx->conf->name, ctx->conf->valid, ctx->conf->n_valid,
 				c.ipmasq ? &ctx->err : &scratch);
 	if (c.ipmasq)
 		ret = ret ? ret : r;
 	nft_close(nft);
-	free(keep);
 	return ret;
 }
 

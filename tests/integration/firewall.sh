@@ -148,6 +148,9 @@ note "GC removes the attachments of this network that are not listed"
 pod fwl-g1 "$C" 18083
 pod fwl-g2 "$C" 18084
 G2_4=$IP4
+cni_ok firewall GC "$(jq -c '.plugins[2] + {cniVersion: "1.1.0", name: "fwlnet"}' "$C")" CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
+assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 2 \
+	"attachment chains after GC without cni.dev/valid-attachments (nothing tells stale from live)"
 cni_ok firewall GC "$(jq -c '.plugins[2] + {cniVersion: "1.1.0", name: "fwlnet", "cni.dev/valid-attachments": [{containerID: "fwl-g1", ifname: "eth0"}]}' "$C")" \
 	CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
 assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 1 "attachment chains after GC"

@@ -20,7 +20,8 @@ cat >"$TMP/sct.c" <<'EOF'
 
 int main(int argc, char **argv)
 {
-	struct nft_attach a = { 0 }, keep[16] = { { 0 } };
+	struct nft_attach a = { 0 };
+	struct cni_attachment keep[16] = { { 0 } };
 	struct cni_err err = { 0 };
 	struct nft_sock *s = NULL;
 	const char *host = NULL;

@@ -130,6 +130,10 @@ cni_ok tuning ADD "$(tconf '{"mtu":1300}' "$PREV")"
 cni_ok tuning ADD "$(tconf '{"mtu":1300}' "$PREV2")" CNI_CONTAINERID=tnt-c2 CNI_NETNS="$NETNS2"
 echo '{"mtu":1500}' >"$TD/tnt-ref_eth0.json"      # as the reference leaves it: no network
 jq -c '.network = "othernet"' "$TD/tnt-c2_eth0.json" >"$TD/tnt-other_eth0.json"
+gc='{"cniVersion":"1.1.0","name":"tntnet","type":"tuning","dataDir":"'$TD'"}'
+cni_ok tuning GC "$gc" CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
+assert_eq "$(cd "$TD" && ls | sort | tr '\n' ' ')" "tnt-c1_eth0.json tnt-c2_eth0.json tnt-other_eth0.json tnt-ref_eth0.json " \
+	"state files after GC without cni.dev/valid-attachments (nothing tells stale from live)"
 gc='{"cniVersion":"1.1.0","name":"tntnet","type":"tuning","dataDir":"'$TD'","cni.dev/valid-attachments":[{"containerID":"tnt-c1","ifname":"eth0"}]}'
 cni_ok tuning GC "$gc" CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
 assert_eq "$(cd "$TD" && ls | sort | tr '\n' ' ')" "tnt-c1_eth0.json tnt-other_eth0.json tnt-ref_eth0.json " "state files after GC"

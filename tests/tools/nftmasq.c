@@ -25,7 +25,8 @@ int main(int argc, char **argv)
 {
 	struct cni_err err = { 0 };
 	struct cni_prefix *ips = NULL;
-	struct nft_attach *keep = NULL, id;
+	struct cni_attachment *keep = NULL;
+	struct nft_attach id;
 	struct nft_sock *s = NULL;
 	size_t n = 0, i;
 	int ret;
@@ -45,7 +46,6 @@ int main(int argc, char **argv)
 			if (!slash)
 				return usage();
 			*slash = '\0';
-			keep[i].network = argv[2];
 			keep[i].container_id = argv[3 + i];
 			keep[i].ifname = slash + 1;
 		}

@@ -268,7 +268,7 @@ static void test_del_reference(void **state)
 static void test_gc(void **state)
 {
 	static const uint16_t want[] = { NFT_MSG_DELRULE, NFT_MSG_DELCHAIN };
-	struct nft_attach keep[1] = { { .container_id = "keep", .ifname = "eth0" } };
+	struct cni_attachment keep[1] = { { .container_id = "keep", .ifname = "eth0" } };
 	char kept[NFT_SC_NAMELEN], stale[NFT_SC_NAMELEN], other[NFT_SC_NAMELEN];
 	struct cni_err err = { 0 };
 
