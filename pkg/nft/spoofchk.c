@@ -205,16 +205,24 @@ static int check_host(const char *host, bool need, struct cni_err *err)
 	return 0;
 }
 
+/* What ADD and CHECK need alike: a valid identity, the host veth's name and the MAC. */
+static int check_spec(const struct nft_attach *a, const struct sc_spec *sc, struct cni_err *err)
+{
+	int ret = nft_attach_check_id(&spoofchk, a, err);
+
+	if (!ret)
+		ret = check_host(sc->host, true, err);
+	if (!ret && !sc->mac)
+		ret = cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "macspoofchk: MAC required");
+	return ret;
+}
+
 int nft_spoofchk_add(struct nft_sock *s, const struct nft_attach *a, const char *host_ifname,
 		     const uint8_t mac[6], struct cni_err *err)
 {
 	struct sc_spec sc = { host_ifname, mac };
-	int ret = nft_attach_check_id(&spoofchk, a, err);
+	int ret = check_spec(a, &sc, err);
 
-	if (!ret)
-		ret = check_host(host_ifname, true, err);
-	if (!ret && !mac)
-		ret = cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "macspoofchk: MAC required");
 	return ret < 0 ? ret : nft_attach_add(s, &spoofchk, a, &sc, err);
 }
 
@@ -231,12 +239,8 @@ int nft_spoofchk_check(struct nft_sock *s, const struct nft_attach *a, const cha
 		       const uint8_t mac[6], struct cni_err *err)
 {
 	struct sc_spec sc = { host_ifname, mac };
-	int ret = nft_attach_check_id(&spoofchk, a, err);
+	int ret = check_spec(a, &sc, err);
 
-	if (!ret)
-		ret = check_host(host_ifname, true, err);
-	if (!ret && !mac)
-		ret = cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "macspoofchk: MAC required");
 	return ret < 0 ? ret : nft_attach_check(s, &spoofchk, a, &sc, err);
 }
 
