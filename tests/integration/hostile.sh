@@ -273,7 +273,7 @@ done
 live_br=$OUT
 # What the snapshot must see of them: their tables and the iptables-nft FORWARD hook-in.
 tables=$(nft list tables)
-for t in "inet cnip_hostport" "inet cnip_firewall" "ip filter" "ip6 filter"; do
+for t in "inet cnip_hostport" "inet cnip_firewall" "ip filter"; do	# IPv4 pods: no ip6 hook-in
 	grep -qx "table $t" <<<"$tables" || fail "no table $t after the live chain: $tables"
 done
 [ -s "$TDIR/hdn-live_eth0.json" ] || fail "the live tuning pod has no state file"
