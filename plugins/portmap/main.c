@@ -133,8 +133,15 @@ static int portmap_add(struct cni_ctx *ctx, struct cni_result **out)
 		ret = cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL, "must be called as chained plugin");
 		goto out;
 	}
+	/* The reference returns success and maps nothing: the runtime believes the ports published. */
+	if (c.n && !c.pod4.ip.family && !c.pod6.ip.family) {
+		ret = cni_err_set(&ctx->err, CNI_ERR_CONFIG, -EINVAL,
+				  "portMappings: prevResult has no address of %s in the sandbox to map to",
+				  ctx->ifname);
+		goto out;
+	}
 	pm = attachment(ctx, &c);
-	if (c.n && (c.pod4.ip.family || c.pod6.ip.family)) {
+	if (c.n) {
 		ret = nft_open(&s, &ctx->err);
 		if (!ret)
 			ret = nft_portmap_add(s, &pm, &ctx->err);

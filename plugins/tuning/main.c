@@ -202,6 +202,17 @@ static int add_result(struct tn_run *rn)
 	return 0;
 }
 
+static int datadir_usable(struct cni_ctx *ctx, const char *dir)
+{
+	int ret = tn_datadir_check(dir);
+
+	if (ret == -ELOOP)
+		return cni_err_set(&ctx->err, CNI_ERR_IO, ret, "dataDir %s is a symlink; not following it", dir);
+	if (ret < 0)
+		return cni_err_set(&ctx->err, CNI_ERR_IO, ret, "dataDir %s", dir);
+	return 0;
+}
+
 /* ADD's work, inside the pod's netns (for the sysctl files). */
 static int add_in_pod(void *arg)
 {
@@ -278,6 +289,8 @@ static int tn_add(struct cni_ctx *ctx, struct cni_result **result)
 	ret = need_prev(ctx);
 	if (!ret)
 		ret = tn_allowlist_check(&c, TN_ALLOWLIST, &ctx->err);
+	if (!ret)
+		ret = datadir_usable(ctx, c.data_dir);
 	if (!ret && tn_state_file(c.data_dir, ctx->container_id, ctx->ifname, file, sizeof(file)) < 0)
 		ret = cni_err_set(&ctx->err, CNI_ERR_CONFIG, -ENAMETOOLONG, "dataDir %s: path too long",
 				  c.data_dir);
@@ -322,7 +335,8 @@ static int tn_del(struct cni_ctx *ctx)
 	ret = tn_conf_load(ctx, &c);
 	if (ret < 0)
 		return ret;
-	if (tn_state_file(c.data_dir, ctx->container_id, ctx->ifname, file, sizeof(file)) < 0)
+	ret = datadir_usable(ctx, c.data_dir);
+	if (ret < 0 || tn_state_file(c.data_dir, ctx->container_id, ctx->ifname, file, sizeof(file)) < 0)
 		goto out;
 	ret = tn_state_load(file, &st);
 	if (ret < 0) {
@@ -445,6 +459,9 @@ static int tn_gc(struct cni_ctx *ctx)
 	ret = tn_conf_load(ctx, &c);
 	if (ret < 0)
 		return ret;
+	ret = datadir_usable(ctx, c.data_dir);
+	if (ret < 0)
+		goto out;
 	d = opendir(c.data_dir);
 	if (!d) {
 		if (errno != ENOENT)

@@ -20,6 +20,17 @@
 /* A state file is a few hundred bytes; anything far larger is not ours. */
 #define TN_STATE_MAX (256 * 1024)
 
+int tn_datadir_check(const char *dir)
+{
+	struct stat sb;
+
+	if (lstat(dir, &sb) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(sb.st_mode))
+		return -ELOOP;
+	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
 void tn_state_init(struct tn_state *s)
 {
 	*s = (struct tn_state){ .promisc = TN_UNSET, .allmulti = TN_UNSET, .txqlen = -1 };

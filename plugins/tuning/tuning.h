@@ -86,6 +86,12 @@ struct tn_state {
 	size_t n_sysctl;
 };
 
+/*
+ * dataDir must be a directory, or not exist yet: -ELOOP when it is a symlink
+ * (not followed, as host-local treats its network directory), -ENOTDIR when
+ * it is something else, -errno when lstat fails otherwise.
+ */
+int tn_datadir_check(const char *dir) __attribute__((warn_unused_result));
 void tn_state_init(struct tn_state *s);
 void tn_state_release(struct tn_state *s);
 /* <dir>/<cid>_<ifname>.json into out; -ENAMETOOLONG if it does not fit. */

@@ -2,9 +2,13 @@
 # Hostile-input catalog: every row of tests/fixtures/hostile/catalog.tsv runs one
 # plugin with one bad input (JSON, environment, filesystem, kernel state) and
 # must fail with the row's CNI code and a message naming the problem, while
-# nothing changes: links, addresses, routes (node and pods), the nftables
-# ruleset and every file under the data directories (see snapshot()) are
-# compared before and after. Live pods (bridge and ptp) are attached first, so nothing may be lost.
+# nothing changes: links (mtu, mac, promisc, txqlen), addresses, routes (node
+# and pods), the net.* sysctls the rows name, the nftables ruleset (with
+# portmap's and firewall's tables and the iptables-nft FORWARD hook-in) and
+# every file under the data directories (tuning's state too; see snapshot())
+# are compared before and after. Live pods are attached first (bridge and ptp,
+# and portmap, firewall and tuning chained after the bridge), so nothing may
+# be lost. Rows cover bridge, ptp, host-local, loopback, portmap, firewall and tuning.
 #
 # Row format (tab-separated, '#' comments, '-' for an empty column):
 #   id  plugin  verb  code  msg-regex  setup  env  conf  top  ipam
@@ -13,6 +17,9 @@
 # repeated key win) and `ipam` appended inside its ipam object, or `raw`
 # (top is the whole document), or `gen` (top names a function that writes the
 # document to $CONF). In conf text, \xHH is a raw byte (a NUL byte, bad UTF-8).
+# The meta plugins' configs (@pm portmap, @fw firewall, @tn tuning) carry the
+# prevResult of a pod the bridge attached ($MPOD, container hdn-m1, which the
+# rows target by default); their `ipam` column is appended inside prevResult.
 # env is a space-separated VAR=VALUE list (printf %b escapes; VAR= sets it
 # empty, -VAR unsets it). setup names a function below, run before the "before"
 # snapshot; a function undo_<setup>, when defined, runs after the row.
@@ -25,6 +32,11 @@ DATA=/var/lib/cni/hdn
 CONF=$TMP/conf
 POD=hdn-pod
 LIVE=hdn-live
+MPOD=hdn-meta	# attached by the bridge only: what portmap, firewall and tuning rows run on
+MPREV= LPREV=	# the bridge's results for $MPOD and $LIVE
+TDIR=/run/cni/tuning
+
+declare -A TYPE=([@pm]=portmap [@fw]=firewall [@tn]=tuning) LIVE_CONF=()
 
 base_conf() {
 	local ipam="{\"type\":\"host-local\",\"dataDir\":\"$DATA\",\"ranges\":[[{\"subnet\":\"10.91.0.0/24\"}]]$2}"
@@ -34,18 +46,31 @@ base_conf() {
 		printf '{"cniVersion":"1.1.0","name":"hdnptp","type":"ptp","ipMasq":true,"ipam":%s%s}' "$ipam" "$3" ;;
 	@hl) printf '{"cniVersion":"1.1.0","name":"hdnhl","type":"host-local","ipam":%s%s}' "$ipam" "$3" ;;
 	@lo) printf '{"cniVersion":"1.1.0","name":"hdnlo","type":"loopback"%s}' "$3" ;;
+	@pm) printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"portmap","snat":true,"markMasqBit":13,"runtimeConfig":{"portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"},{"hostPort":18053,"containerPort":53,"protocol":"udp","hostIP":"10.91.0.1"}]},"prevResult":%s%s}' \
+		"$(meta_prev "$2" "${PREV:-$MPREV}")" "$3" ;;
+	@fw) printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"firewall","backend":"iptables","iptablesAdminChainName":"CNI-ADMIN","ingressPolicy":"same-bridge","prevResult":%s%s}' \
+		"$(meta_prev "$2" "${PREV:-$MPREV}")" "$3" ;;
+	@tn) printf '{"cniVersion":"1.1.0","name":"hdnbr","type":"tuning","sysctl":{"net.core.somaxconn":"1111","net.ipv4.conf.IFNAME.arp_filter":"1"},"mtu":1400,"txQLen":321,"promisc":true,"runtimeConfig":{"mac":"02:42:0a:5b:00:99"},"prevResult":%s%s}' \
+		"$(meta_prev "$2" "${PREV:-$MPREV}")" "$3" ;;
 	*) fail "unknown base config $1" ;;
 	esac
 }
+
+# prevResult with extra members (",..." text) appended inside it.
+meta_prev() { printf '%s%s}' "${2%\}}" "$1"; }
 
 # Everything a failed call must leave as it was. Counters and timers that the
 # kernel changes on its own are dropped.
 snapshot() {
 	local ns
 	{
-		for ns in "" "$POD" "$LIVE"; do
+		for ns in "" "$POD" "$LIVE" "$MPOD"; do
 			printf 'link show\naddr show\nroute show table all\n' | ip ${ns:+-n "$ns"} -j -d -batch -
 			ip ${ns:+-n "$ns"} -6 -j route show table all
+			# What tuning and portmap write: the net.* sysctls (those the rows name).
+			(cd /proc/sys/net && ${ns:+nsenter --net=/run/netns/$ns} grep -H . core/somaxconn unix/max_dgram_qlen \
+				ipv4/conf/*/{arp_filter,rp_filter,route_localnet,forwarding,proxy_arp} \
+				ipv6/conf/*/{disable_ipv6,forwarding,accept_dad} 2>/dev/null | tr '\n' ' ')
 		done
 		nft -j list ruleset
 		echo
@@ -117,11 +142,53 @@ undo_datadir_is_file() { rm /var/lib/cni/hdn-file; }
 dead_netns() { touch /run/netns/hdn-dead; }
 undo_dead_netns() { rm /run/netns/hdn-dead; }
 
+# ---- the meta plugins' setups ----
+# gen functions for any meta plugin (the row's $plugin, seen through bash's dynamic scope).
+meta_of() { case $plugin in portmap) echo @pm ;; firewall) echo @fw ;; tuning) echo @tn ;; esac; }
+deep_meta() { base_conf "$(meta_of)" "" ",\"x\":$(printf '[%.0s' $(seq 2000); printf ']%.0s' $(seq 2000))" >"$CONF"; }
+trailing_meta() { { base_conf "$(meta_of)" "" ""; printf ' {}'; } >"$CONF"; }
+# A sysctl directory of the pod whose knob is a symlink out of /proc/sys/net: a
+# bind mount over the pod's own /proc/sys/net/unix (nsenter keeps our mount namespace).
+sysctl_symlink() {
+	mkdir -p "$TMP/fakeunix"
+	ln -sfn /proc/sys/kernel/hostname "$TMP/fakeunix/max_dgram_qlen"
+	nsenter --net=/run/netns/$MPOD mount --bind "$TMP/fakeunix" /proc/sys/net/unix
+}
+undo_sysctl_symlink() { nsenter --net=/run/netns/$MPOD umount /proc/sys/net/unix; }
+# An allowlist that admits the interface's knobs but not net.core.somaxconn.
+allowlist() {
+	mkdir -p /etc/cni/tuning
+	mount -t tmpfs hdn-allow /etc/cni/tuning
+	printf '%s\n' '^net\.ipv4\.conf\.IFNAME\.[a-z_]*$' >/etc/cni/tuning/allowlist.conf
+}
+undo_allowlist() { umount /etc/cni/tuning; }
+# tuning's dataDir a symlink, a file, read-only, full; its state file a directory or a symlink.
+tdir_symlink() { mkdir -p /run/cni/hdn-ttarget; ln -s hdn-ttarget /run/cni/hdn-tsym; }
+undo_tdir_symlink() { rm /run/cni/hdn-tsym; rmdir /run/cni/hdn-ttarget; }
+tdir_symlink_live() { ln -s tuning /run/cni/hdn-tlive; }	# to the live pod's state
+undo_tdir_symlink_live() { rm /run/cni/hdn-tlive; }
+tdir_file() { touch /run/cni/hdn-tfile; }
+undo_tdir_file() { rm /run/cni/hdn-tfile; }
+tdir_ro() { mkdir -p /run/cni/hdn-tro; mount -t tmpfs -o ro,size=64k hdn-tro /run/cni/hdn-tro; }
+undo_tdir_ro() { umount /run/cni/hdn-tro; rmdir /run/cni/hdn-tro; }
+tdir_full() {
+	mkdir -p /run/cni/hdn-tfull
+	mount -t tmpfs -o size=64k hdn-tfull /run/cni/hdn-tfull
+	dd if=/dev/zero of=/run/cni/hdn-tfull/fill bs=4k 2>/dev/null || true
+}
+undo_tdir_full() { umount /run/cni/hdn-tfull; rmdir /run/cni/hdn-tfull; }
+tstate_dir() { mkdir "$TDIR/hdn-m1_eth0.json"; }
+undo_tstate_dir() { rmdir "$TDIR/hdn-m1_eth0.json"; }
+tstate_symlink() { ln -s hdn-live_eth0.json "$TDIR/hdn-m1_eth0.json"; }
+undo_tstate_symlink() { rm "$TDIR/hdn-m1_eth0.json"; }
+
 # ---- the run ----
 # One row: fails with the code and message, and the snapshot is unchanged.
 run_row() {
 	local id=$1 plugin=$2 verb=$3 code=$4 re=$5 setup=$6 env=$7 conf=$8 top=$9 ipam=${10}
-	local -a envs=(CNI_COMMAND="$verb" CNI_CONTAINERID=hdn-c1 CNI_NETNS=/run/netns/$POD
+	local cid=hdn-c1 netns=/run/netns/$POD
+	case $plugin in portmap | firewall | tuning) cid=hdn-m1 netns=/run/netns/$MPOD ;; esac
+	local -a envs=(CNI_COMMAND="$verb" CNI_CONTAINERID=$cid CNI_NETNS=$netns
 		CNI_IFNAME=eth0 CNI_PATH="$CNIP_BIN" CNI_ARGS=)
 	local -a unset=()
 	local kv out rc
@@ -192,6 +259,28 @@ live_br=$OUT
 CID=hdn-live NETNS=/run/netns/$LIVE IFNAME=eth1 cni_ok ptp ADD "$(base_conf @ptp "" "")"
 live_ptp=$OUT
 CID=hdn-live NETNS=/run/netns/$LIVE cni_ok host-local ADD "$(base_conf @hl "" "")"
+LPREV=$live_br
+note "the meta plugins chained after the live bridge pod: hostPort 18081, firewall, tuning"
+for p in @pm @fw @tn; do
+	c=$(PREV=$LPREV base_conf $p "" "")
+	[ $p != @pm ] || c=$(jq -c '.runtimeConfig.portMappings[0].hostPort = 18081 | .runtimeConfig.portMappings[1].hostPort = 18054' <<<"$c")
+	# Not the MAC: the bridge's macspoofchk pins the one it gave, so the pod would go silent.
+	[ $p != @tn ] || c=$(jq -c 'del(.runtimeConfig)' <<<"$c")
+	CID=hdn-live NETNS=/run/netns/$LIVE cni_ok "${TYPE[$p]}" ADD "$c"
+	LIVE_CONF[$p]=$c
+done
+# The chain's result (tuning's new MAC in it) is what CHECK gets, for every plugin.
+live_br=$OUT
+# What the snapshot must see of them: their tables and the iptables-nft FORWARD hook-in.
+tables=$(nft list tables)
+for t in "inet cnip_hostport" "inet cnip_firewall" "ip filter"; do	# IPv4 pods: no ip6 hook-in
+	grep -qx "table $t" <<<"$tables" || fail "no table $t after the live chain: $tables"
+done
+[ -s "$TDIR/hdn-live_eth0.json" ] || fail "the live tuning pod has no state file"
+note "a pod the bridge attached, for the meta plugins' rows (their positive control runs last)"
+ip netns add "$MPOD"
+CID=hdn-m1 NETNS=/run/netns/$MPOD cni_ok bridge ADD "$(base_conf @bridge "" "")"
+MPREV=$(jq -c . <<<"$OUT")
 # Let DAD and carrier settle so the snapshots compare only what rows do.
 sleep 2
 
@@ -208,6 +297,21 @@ CID=hdn-live NETNS=/run/netns/$LIVE cni_ok bridge CHECK "$(base_conf @bridge "" 
 CID=hdn-live NETNS=/run/netns/$LIVE IFNAME=eth1 cni_ok ptp CHECK "$(base_conf @ptp "" ",\"prevResult\":$live_ptp")"
 ip netns exec "$LIVE" ping -c1 -W2 10.91.0.1 >/dev/null || fail "the live bridge pod lost its gateway"
 ip netns exec "$LIVE" ping -c1 -W2 10.92.0.1 >/dev/null || fail "the live ptp pod lost its gateway"
+note "the live meta plugins still hold (CHECK), and the base configs work on the rows' pod"
+for p in @pm @fw @tn; do
+	CID=hdn-live NETNS=/run/netns/$LIVE cni_ok "${TYPE[$p]}" CHECK "$(jq -c --argjson r "$live_br" '.prevResult = $r' <<<"${LIVE_CONF[$p]}")"
+done
+# A positive control: each row failed on its hostile part, not on the base config.
+if [ -z "$ONLY" ]; then
+	for p in @pm @fw @tn; do
+		CID=hdn-m1 NETNS=/run/netns/$MPOD cni_ok "${TYPE[$p]}" ADD "$(base_conf $p "" "")"
+		CID=hdn-m1 NETNS=/run/netns/$MPOD cni_ok "${TYPE[$p]}" CHECK "$(base_conf $p "" "")"
+	done
+	assert_eq "$(ip -n "$MPOD" -j link show eth0 | jq -r '.[0] | "\(.address) \(.mtu)"')" "02:42:0a:5b:00:99 1400" "tuning on the rows' pod"
+	for p in @tn @fw @pm; do
+		CID=hdn-m1 NETNS=/run/netns/$MPOD cni_ok "${TYPE[$p]}" DEL "$(base_conf $p "" "")"
+	done
+fi
 echo "hostile: $rows rows, $failed failed"
 [ "$rows" -gt 0 ] || fail "no rows ran"
 [ "$failed" -eq 0 ] || fail "$failed of $rows hostile inputs were not refused cleanly"
