@@ -69,7 +69,7 @@ $(eval $(call variant,$(BUILD),$(REL_CFLAGS),$(REL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_CFLAGS),$(SAN_LDFLAGS)))
 
 .PHONY: all deps check unit integration e2e demo bench install clean fuzz fuzz-regress \
-	static deb image dist-test
+	static deb image dist-test chaos
 .DEFAULT_GOAL := all
 
 all: $(PLUGINS:%=$(BUILD)/bin/%)
@@ -127,6 +127,24 @@ $(BUILD)/bench/trivial-static: tests/bench/trivial.c
 bench: all $(BENCH_TOOLS)
 	$(Q)hack/deps.sh
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) BENCH_TOOLS=$(abspath $(BUILD)/bench) hack/bench.sh
+
+# Kill anywhere, the long form (its short form, 60 victims against the sanitized
+# plugins, is part of `make integration`): CHAOS_VICTIMS plugins SIGKILLed at
+# random syscall stops of ADD, DEL and GC, against the release build; seed
+# CHAOS_SEED (default: the time). The figures end the output; the whole log
+# stays in $(BUILD)/chaos/chaos.log.
+CHAOS_VICTIMS ?= 1000
+$(BUILD)/tools/killat: tests/tools/killat.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 $(WARN) $(CFLAGS) -o $@ $<
+
+chaos: all $(BUILD)/tools/killat
+	@mkdir -p $(BUILD)/chaos
+	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) CHAOS_KILLAT=$(abspath $(BUILD)/tools/killat) \
+		CHAOS_VICTIMS=$(CHAOS_VICTIMS) $(if $(CHAOS_SEED),CHAOS_SEED=$(CHAOS_SEED)) \
+		CNIP_LOGDIR=$(abspath $(BUILD)/chaos) CNIP_TEST_TIMEOUT=$${CHAOS_TIMEOUT:-14400} \
+		tests/run-integration.sh tests/integration/chaos.sh; rc=$$?; \
+		sed -n '/^--- chaos:\|^--- kills per plugin/,$$p' $(BUILD)/chaos/chaos.log; exit $$rc
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
