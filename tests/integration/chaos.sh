@@ -150,19 +150,18 @@ leaks() {
 # happened): "<cid>\r\n<ifname>" leases, an address in last_reserved_ip,
 # JSON tuning state. Temporary files are allowed to be partial.
 check_files() {
-	local f c
+	local f c tf=()
 	while read -r f; do
-		c=$(cat "$f"; echo x)
-		c=${c%x}
+		IFS= read -r -d '' c <"$f" || true
 		case ${f##*/} in
 		lock) ;;
 		last_reserved_ip.*) [[ $c =~ ^[0-9a-f.:]+$ ]] || fail "half-written $f: '$c'" ;;
 		*) [[ $c =~ ^ch-[0-9]+$'\r\n'eth0$ ]] || fail "half-written lease $f: '$(printf '%q' "$c")'" ;;
 		esac
 	done < <(find "$IPAM_DIR" -mindepth 2 -maxdepth 2 -type f 2>/dev/null)
-	while read -r f; do
-		jq -e . "$f" >/dev/null 2>&1 || fail "half-written tuning state $f: '$(cat "$f")'"
-	done < <(find "$TUNE_DIR" -type f ! -name '*.tmp' 2>/dev/null)
+	mapfile -t tf < <(find "$TUNE_DIR" -type f ! -name '*.tmp' 2>/dev/null)
+	[ ${#tf[@]} -eq 0 ] || jq -e . "${tf[@]}" >/dev/null 2>&1 ||
+		fail "half-written tuning state: $(for f in "${tf[@]}"; do jq . "$f" >/dev/null 2>&1 || echo "$f: $(cat "$f")"; done)"
 	FILE_CHECKS=$((FILE_CHECKS + 1))
 }
 check_live() { # every live pod's CHECK passes
@@ -202,7 +201,7 @@ arm() {
 disarm() { rm -f "$WRAP"/*; }
 
 declare -A MAXS=() KILLS=() SURVIVED=()
-DEL_ERRS=0 GCS=0 FILE_CHECKS=0 AFTER_DEL=0 KILLED=0 TRIES=0
+DEL_ERRS=0 GCS=0 FILE_CHECKS=0 AFTER_DEL=0 KILLED=0 TRIES=0 AIMED=0
 : >"$TMP/findings"
 # calibrate NET: one ADD, DEL and GC with every plugin counted.
 calibrate() {
@@ -223,11 +222,12 @@ calibrate() {
 	rm -f "$TMP"/klog.*
 }
 
-# victim NET VERB PLUGIN: one run of VERB with PLUGIN killed at a random
-# stop, then what a runtime does. Returns 1 when the plugin finished first.
+# victim NET VERB PLUGIN [N]: one run of VERB with PLUGIN killed at a random
+# stop (or at N, as killat takes it), then what a runtime does. Returns 1
+# when the plugin finished first.
 victim() {
-	local net=$1 verb=$2 plugin=$3 key=$1.$2.$3 n pod res stale orphan l
-	n=$(( (RANDOM * 32768 + RANDOM) % MAXS[$key] + 1 ))
+	local net=$1 verb=$2 plugin=$3 key=$1.$2.$3 n=${4-} pod res stale orphan l
+	[ -n "$n" ] || n=$(( (RANDOM * 32768 + RANDOM) % MAXS[$key] + 1 ))
 	new_pod "$net"; pod=$NEXT
 	case $verb in
 	ADD)
@@ -308,6 +308,35 @@ done
 gc_all
 snapshot >"$TMP/base"
 note "baseline: $LIVE live pods per network, $(wc -l <"$TMP/base") objects on the node"
+
+# Aimed kills first: the steps where a file is half-made. Each was once a
+# leak (see the README); s<NR> kills at the entry of syscall NR (x86_64).
+for aim in "chbr ADD tuning s82 rename of the state file" \
+	"chbr ADD host-local s265 link of a complete lease" \
+	"chpp ADD host-local s264 rename of an index or last_reserved_ip file" \
+	"chbr DEL host-local s264 rename of an index file"; do
+	read -r net verb plugin n what <<<"$aim"
+	victim "$net" "$verb" "$plugin" "$n" || fail "aimed kill ($net $verb $plugin at $what) did not happen"
+	gc_all
+	must_be_clean "$net $verb $plugin killed at the $what, then DEL and GC"
+	AIMED=$((AIMED + 1))
+done
+note "$AIMED aimed kills: nothing left after DEL and GC"
+# Where no DEL comes (the runtime died too), tuning's GC removes a temporary
+# state file of no valid attachment once it is old enough to have a dead writer.
+live1=$(for p in "${!LIVE_PODS[@]}"; do [ "${POD_NET[$p]}" = chbr ] && echo "$p"; done | head -1)
+echo '{"txQ' >"$TUNE_DIR/ch-gone_eth0.json.tmp"
+touch -d '-1 min' "$TUNE_DIR/ch-gone_eth0.json.tmp"
+echo '{"txQ' >"$TUNE_DIR/ch-new_eth0.json.tmp"
+echo '{"txQ' >"$TUNE_DIR/ch-${live1}_eth0.json.tmp"
+touch -d '-1 min' "$TUNE_DIR/ch-${live1}_eth0.json.tmp"
+gc_all
+[ ! -e "$TUNE_DIR/ch-gone_eth0.json.tmp" ] || fail "GC kept a stale temporary tuning state file"
+[ -e "$TUNE_DIR/ch-new_eth0.json.tmp" ] || fail "GC removed a temporary tuning state file being written"
+[ -e "$TUNE_DIR/ch-${live1}_eth0.json.tmp" ] || fail "GC removed a valid attachment's temporary tuning state file"
+rm -f "$TUNE_DIR"/ch-new_eth0.json.tmp "$TUNE_DIR/ch-${live1}_eth0.json.tmp"
+KILLED=0 TRIES=0 KILLS=() SURVIVED=()
+: >"$TMP/kills"
 
 while [ "$KILLED" -lt "$VICTIMS" ]; do
 	k=${COMBOS[RANDOM % ${#COMBOS[@]}]}

@@ -12,7 +12,8 @@
  *
  *   killat N LOG PROG [ARG...]
  *
- * N = 0 only counts. stdin, stdout and stderr pass through untouched. One
+ * N = 0 only counts; N = sNR kills at the entry of the first syscall
+ * numbered NR (regression checks aim at one step, e.g. s82: rename). stdin, stdout and stderr pass through untouched. One
  * line is appended to LOG: "killed N SYSCALL" or "done STOPS". The exit
  * status is the program's (128 + 9 when killed). Children the program
  * starts (an IPAM plugin) are not traced: the test kills them through a
@@ -43,13 +44,19 @@ int main(int argc, char **argv)
 {
 	unsigned long n, stops = 0;
 	int status, counting = 0;
+	long at_nr = -1;
 	pid_t pid;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: killat N LOG PROG [ARG...]\n");
 		return 2;
 	}
-	n = strtoul(argv[1], NULL, 10);
+	if (argv[1][0] == 's') {
+		at_nr = strtol(argv[1] + 1, NULL, 10);
+		n = 0;
+	} else {
+		n = strtoul(argv[1], NULL, 10);
+	}
 	pid = fork();
 	if (pid < 0)
 		return perror("fork"), 2;
@@ -84,11 +91,11 @@ int main(int argc, char **argv)
 			/* An entry stop: the exit stop of the same read follows. */
 			if (!counting && nr == SYS_read && regs.rdi == 0)
 				counting = 1;
-			if (counting && ++stops == n) {
+			if (counting && (++stops == n || nr == at_nr)) {
 				kill(pid, SIGKILL);
 				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 					;
-				log_line(argv[2], "killed %lu %ld\n", n, nr);
+				log_line(argv[2], "killed %lu %ld\n", stops, nr);
 				return 128 + SIGKILL;
 			}
 		} else if (WSTOPSIG(status) != SIGTRAP) {
