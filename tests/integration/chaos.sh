@@ -9,10 +9,9 @@
 # (its CHECK passes), and no lease file ever half-written (checked after
 # every kill).
 #
-# Two chains, driven by hack/cnictl exactly as libcni drives them (ADD in
-# order with prevResult, DEL in reverse with the cached result, GC = DEL of
-# stale cached attachments then GC of every plugin with
-# cni.dev/valid-attachments):
+# Two chains, driven exactly as libcni drives them (ADD in order with
+# prevResult, DEL in reverse with the cached result, GC = DEL of stale cached
+# attachments then GC of every plugin with cni.dev/valid-attachments):
 #   chbr: bridge (+host-local, dual-stack, ipMasq) > portmap > firewall > tuning  (podman's shape)
 #   chpp: ptp (+host-local, ipMasq) > portmap                                   (kind's shape)
 # The kill point is a syscall stop (tests/tools/killat.c, ptrace): N is drawn
@@ -63,18 +62,96 @@ VERBS=(ADD DEL GC)
 # --- pods as a runtime keeps them ------------------------------------------
 declare -A POD_NET=() LIVE_PODS=()
 NEXT=0
-caps() { printf '{"portMappings":[{"hostPort":%d,"containerPort":80,"protocol":"tcp"}]}' $((20000 + $1)); }
-# ctl VERB NET [POD] [cnictl options]: hack/cnictl with our plugins (and the
-# armed wrapper, when there is one); output in $TMP/ctl.out, status in CRC.
+pmap() { printf '{"hostPort":%d,"containerPort":80,"protocol":"tcp"}' $((20000 + $1)); }
+caps() { printf '{"portMappings":[%s]}' "$(pmap "$1")"; }
+# The runtime: the chains run as libcni runs them (name and cniVersion
+# injected; ADD in order with prevResult, result cached on success; CHECK
+# and DEL with the cached result, DEL in reverse, the cache entry removed once
+# every plugin succeeded; GC = DEL of every cached attachment not in the list,
+# then GC of every plugin with cni.dev/valid-attachments, errors not stopping
+# it; runtimeConfig.portMappings only for a plugin with that capability).
+# Built in, as a plain string join, because hack/cnictl, which does the
+# same, spends most of a victim in jq; CHAOS_DRIVER=cnictl uses it instead.
+declare -A TMPL=() NPL=() CAPS_OF=()
+for net in "${NETS[@]}"; do
+	NPL[$net]=$(jq '.plugins | length' "$TMP/conf/$net")
+	for ((i = 0; i < NPL[$net]; i++)); do
+		TMPL[$net.$i]=$(jq -c --argjson i "$i" '.plugins[$i] + {name, cniVersion}' "$TMP/conf/$net")
+		CAPS_OF[$net.$i]=$(jq -r --argjson i "$i" '.plugins[$i].capabilities.portMappings // false' "$TMP/conf/$net")
+	done
+done
+mkdir -p "$CNI_CACHE_DIR/results"
+# plugin VERB NET I POD [EXTRA]: one plugin; P_OUT and P_RC, stderr to ctl.out.
+plugin() {
+	local verb=$1 net=$2 i=$3 pod=$4 extra=${5-} t=${TMPL[$2.$3]} type bin
+	type=${t#*\"type\":\"}; type=${type%%\"*}
+	[ "${CAPS_OF[$net.$i]}" != true ] || [ -z "$pod" ] ||
+		extra+="${extra:+,}\"runtimeConfig\":{\"portMappings\":[$(pmap "$pod")]}"
+	[ -z "$extra" ] || t="${t%\}},$extra}"
+	bin=$CNIP_BIN/$type
+	[ ! -x "$WRAP/$type" ] || bin=$WRAP/$type
+	P_RC=0
+	P_OUT=$(printf '%s' "$t" | CNI_COMMAND=$verb CNI_CONTAINERID=${pod:+ch-$pod} \
+		CNI_NETNS=${pod:+/run/netns/ch-$pod} CNI_IFNAME=${pod:+eth0} CNI_ARGS= \
+		CNI_PATH=$WRAP:$CNIP_BIN "$bin" 2>>"$TMP/ctl.out") || P_RC=$?
+}
+drv_add() {
+	local net=$1 pod=$2 i prev=''
+	for ((i = 0; i < NPL[$net]; i++)); do
+		plugin ADD "$net" "$i" "$pod" "${prev:+\"prevResult\":$prev}"
+		[ "$P_RC" -eq 0 ] || { echo "$P_OUT" >>"$TMP/ctl.out"; return 1; }
+		prev=$P_OUT
+	done
+	printf '%s' "$prev" >"$CNI_CACHE_DIR/results/$net-ch-$pod-eth0"
+}
+drv_del() {
+	local net=$1 pod=$2 i prev='' f=$CNI_CACHE_DIR/results/$1-ch-$2-eth0
+	[ ! -f "$f" ] || prev=$(<"$f")
+	for ((i = NPL[$net] - 1; i >= 0; i--)); do
+		plugin DEL "$net" "$i" "$pod" "${prev:+\"prevResult\":$prev}"
+		[ "$P_RC" -eq 0 ] || { echo "$P_OUT" >>"$TMP/ctl.out"; return 1; }
+	done
+	rm -f "$f"
+}
+drv_check() {
+	local net=$1 pod=$2 i prev
+	prev=$(<"$CNI_CACHE_DIR/results/$net-ch-$pod-eth0")
+	for ((i = 0; i < NPL[$net]; i++)); do
+		plugin CHECK "$net" "$i" "$pod" "\"prevResult\":$prev"
+		[ "$P_RC" -eq 0 ] || { echo "$P_OUT" >>"$TMP/ctl.out"; return 1; }
+	done
+}
+drv_gc() {
+	local net=$1 valid=$2 f pod i rc=0
+	for f in "$CNI_CACHE_DIR/results/$net"-ch-*-eth0; do
+		[ -f "$f" ] || continue
+		pod=${f#"$CNI_CACHE_DIR/results/$net-ch-"}; pod=${pod%-eth0}
+		[[ $valid == *"\"ch-$pod\""* ]] || drv_del "$net" "$pod" || rc=1
+	done
+	for ((i = 0; i < NPL[$net]; i++)); do
+		plugin GC "$net" "$i" "" "\"cni.dev/valid-attachments\":$valid"
+		[ "$P_RC" -eq 0 ] || { echo "$P_OUT" >>"$TMP/ctl.out"; rc=1; }
+	done
+	return $rc
+}
+# ctl VERB NET [POD] [--valid JSON]: one runtime operation; CRC its status,
+# $TMP/ctl.out what the plugins said.
 ctl() {
 	local verb=$1 net=$2 pod=${3-}
 	shift 3 || shift $#
 	CRC=0
-	if [ "$verb" = gc ]; then
-		CNI_PATH=$WRAP:$CNIP_BIN "$CNICTL" gc "$TMP/conf/$net" "$@" >"$TMP/ctl.out" 2>&1 || CRC=$?
+	: >"$TMP/ctl.out"
+	if [ "${CHAOS_DRIVER:-}" = cnictl ]; then
+		if [ "$verb" = gc ]; then
+			CNI_PATH=$WRAP:$CNIP_BIN "$CNICTL" gc "$TMP/conf/$net" "$@" >"$TMP/ctl.out" 2>&1 || CRC=$?
+		else
+			CNI_PATH=$WRAP:$CNIP_BIN "$CNICTL" "$verb" "$TMP/conf/$net" "/run/netns/ch-$pod" \
+				--id "ch-$pod" --cap-args "$(caps "$pod")" "$@" >"$TMP/ctl.out" 2>&1 || CRC=$?
+		fi
+	elif [ "$verb" = gc ]; then
+		drv_gc "$net" "$2" || CRC=1
 	else
-		CNI_PATH=$WRAP:$CNIP_BIN "$CNICTL" "$verb" "$TMP/conf/$net" "/run/netns/ch-$pod" \
-			--id "ch-$pod" --cap-args "$(caps "$pod")" "$@" >"$TMP/ctl.out" 2>&1 || CRC=$?
+		"drv_$verb" "$net" "$pod" || CRC=1
 	fi
 }
 new_pod() { # NET: a fresh netns, pod number $NEXT
@@ -241,7 +318,7 @@ victim() {
 		;;
 	GC)
 		# Two attachments GC must reclaim: one whose pod vanished without DEL
-		# (the runtime's cache still has it: cnictl DELs it), one the runtime
+		# (the runtime's cache still has it: GC DELs it), one the runtime
 		# forgot entirely (only the plugins' own GC can find it).
 		ctl add "$net" "$pod"; [ "$CRC" -eq 0 ] || fail "ADD $net pod $pod failed: $(cat "$TMP/ctl.out")"
 		stale=$pod
@@ -335,8 +412,10 @@ gc_all
 [ -e "$TUNE_DIR/ch-new_eth0.json.tmp" ] || fail "GC removed a temporary tuning state file being written"
 [ -e "$TUNE_DIR/ch-${live1}_eth0.json.tmp" ] || fail "GC removed a valid attachment's temporary tuning state file"
 rm -f "$TUNE_DIR"/ch-new_eth0.json.tmp "$TUNE_DIR/ch-${live1}_eth0.json.tmp"
-KILLED=0 TRIES=0 KILLS=() SURVIVED=()
+[ ! -s "$TMP/after-del" ] || { note "aimed kills that left something after DEL, reclaimed by GC:"; cat "$TMP/after-del"; }
+KILLED=0 TRIES=0 AFTER_DEL=0 KILLS=() SURVIVED=()
 : >"$TMP/kills"
+rm -f "$TMP/after-del"
 
 while [ "$KILLED" -lt "$VICTIMS" ]; do
 	k=${COMBOS[RANDOM % ${#COMBOS[@]}]}
