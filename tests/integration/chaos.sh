@@ -278,7 +278,7 @@ arm() {
 disarm() { rm -f "$WRAP"/*; }
 
 declare -A MAXS=() KILLS=() SURVIVED=()
-DEL_ERRS=0 GCS=0 FILE_CHECKS=0 AFTER_DEL=0 KILLED=0 TRIES=0 AIMED=0
+DEL_ERRS=0 GCS=0 FILE_CHECKS=0 AFTER_DEL=0 KILLED=0 TRIES=0 AIMED=0 POD_LEFT=0
 : >"$TMP/findings"
 # calibrate NET: one ADD, DEL and GC with every plugin counted.
 calibrate() {
@@ -346,7 +346,7 @@ victim() {
 	ADD | DEL)
 		runtime_del "$pod"
 		[ "$(ip netns exec "ch-$pod" ip -j link show type veth | jq length)" = 0 ] ||
-			echo "pod $pod ($key at $n): eth0 still in the pod after DEL" | tee -a "$TMP/findings"
+			{ POD_LEFT=$((POD_LEFT + 1)); echo "pod $pod ($key at $n): a veth still in the pod after DEL" | tee -a "$TMP/findings"; }
 		ip netns del "ch-$pod"
 		l=$(leaks)
 		if [ -n "$l" ]; then
@@ -462,4 +462,5 @@ note "findings:"; cat "$TMP/findings"
 note "chaos: $KILLED victims killed in $TRIES runs (seed $SEED), $GCS GCs, $FILE_CHECKS lease/state checks, \
 $DEL_ERRS DEL errors, $AFTER_DEL runs left something after DEL (all reclaimed by GC), 0 leaks; ${secs}s"
 [ "$DEL_ERRS" -eq 0 ] || fail "$DEL_ERRS DEL errors"
+[ "$POD_LEFT" -eq 0 ] || fail "$POD_LEFT DELs left a veth in the pod"
 echo ok
