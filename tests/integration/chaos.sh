@@ -458,7 +458,7 @@ for v in "${VERBS[@]}"; do
 	printf '    %-4s %d killed\n' "$v" "$(grep -c "^[a-z]*\.$v\." "$TMP/kills" || true)"
 done
 note "where the kills landed (syscall: kills):"
-awk 'BEGIN { split("0 read 1 write 3 close 5 fstat 7 poll 9 mmap 11 munmap 12 brk 13 rt_sigaction 14 rt_sigprocmask 16 ioctl 20 writev 41 socket 44 sendto 45 recvfrom 46 sendmsg 47 recvmsg 49 bind 51 getsockname 54 setsockopt 56 clone 57 fork 59 execve 61 wait4 72 fcntl 73 flock 74 fsync 82 rename 87 unlink 89 readlink 202 futex 217 getdents64 257 openat 262 newfstatat 263 unlinkat 264 renameat 265 linkat 293 pipe2 302 prlimit64 308 setns 318 getrandom 435 clone3", a, " ");
+awk 'BEGIN { split("0 read 1 write 3 close 5 fstat 7 poll 9 mmap 11 munmap 12 brk 13 rt_sigaction 14 rt_sigprocmask 16 ioctl 20 writev 41 socket 44 sendto 45 recvfrom 46 sendmsg 47 recvmsg 49 bind 51 getsockname 54 setsockopt 56 clone 57 fork 59 execve 61 wait4 72 fcntl 73 flock 74 fsync 82 rename 87 unlink 89 readlink 202 futex 217 getdents64 257 openat 258 mkdirat 262 newfstatat 263 unlinkat 264 renameat 265 linkat 280 utimensat 293 pipe2 302 prlimit64 308 setns 318 getrandom 435 clone3", a, " ");
 	for (i = 1; i < length(a); i += 2) name[a[i]] = a[i + 1] }
 	{ n[$4 in name ? name[$4] : $4]++ } END { for (x in n) printf "%s %d\n", x, n[x] }' "$TMP/kills" |
 	sort -k2,2nr | head -16 | tr '\n' ' ' | sed 's/^/    /'; echo
