@@ -69,7 +69,7 @@ $(eval $(call variant,$(BUILD),$(REL_CFLAGS),$(REL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_CFLAGS),$(SAN_LDFLAGS)))
 
 .PHONY: all deps check unit integration e2e demo bench install clean fuzz fuzz-regress \
-	static deb image dist-test
+	static deb image dist-test chaos
 .DEFAULT_GOAL := all
 
 all: $(PLUGINS:%=$(BUILD)/bin/%)
@@ -127,6 +127,41 @@ $(BUILD)/bench/trivial-static: tests/bench/trivial.c
 bench: all $(BENCH_TOOLS)
 	$(Q)hack/deps.sh
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/bin) BENCH_TOOLS=$(abspath $(BUILD)/bench) hack/bench.sh
+
+# Kill anywhere, the long form (its short form, against the sanitized plugins,
+# is part of `make integration`): CHAOS_VICTIMS plugins SIGKILLed at random
+# syscall stops of ADD, DEL and GC, against the release build, in CHAOS_JOBS
+# shards run side by side, each in its own throwaway node with seed
+# CHAOS_SEED + shard - 1 (default: the time). The totals end the output; the
+# logs stay in $(BUILD)/chaos/<shard>/chaos.log.
+CHAOS_VICTIMS ?= 1000
+CHAOS_JOBS ?= 2
+$(BUILD)/tools/killat: tests/tools/killat.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 $(WARN) $(CFLAGS) -o $@ $<
+
+chaos: all $(BUILD)/tools/killat
+	$(Q)seed=$${CHAOS_SEED:-$$(date +%s)}; pids=; rm -rf $(BUILD)/chaos; \
+	for j in $$(seq 1 $(CHAOS_JOBS)); do \
+		mkdir -p $(BUILD)/chaos/$$j; \
+		CNIP_BIN=$(abspath $(BUILD)/bin) CHAOS_KILLAT=$(abspath $(BUILD)/tools/killat) \
+		CHAOS_VICTIMS=$$(( ($(CHAOS_VICTIMS) + $(CHAOS_JOBS) - j) / $(CHAOS_JOBS) )) \
+		CHAOS_SEED=$$((seed + j - 1)) CNIP_LOGDIR=$(abspath $(BUILD)/chaos)/$$j \
+		CNIP_TEST_TIMEOUT=$${CHAOS_TIMEOUT:-14400} \
+		tests/run-integration.sh tests/integration/chaos.sh >$(BUILD)/chaos/$$j/summary 2>&1 & \
+		pids="$$pids $$!"; \
+	done; \
+	rc=0; for p in $$pids; do wait $$p || rc=1; done; \
+	for j in $$(seq 1 $(CHAOS_JOBS)); do \
+		echo "shard $$j:"; sed 's/^/    /' $(BUILD)/chaos/$$j/summary; \
+		grep '^--- chaos:' $(BUILD)/chaos/$$j/chaos.log; \
+	done; \
+	cat $(BUILD)/chaos/*/chaos.log | awk '/^--- kills per plugin/ { on = 1; next } /^---/ { on = 0 } \
+		on && $$3 == "killed" { k[$$1] += $$2; s[$$1] += substr($$4, 2) + 0 } \
+		/^--- chaos:/ { v += $$3; r += $$7; d += $$16; a += $$19; t = $$NF + 0 > t ? $$NF + 0 : t } \
+		END { printf "chaos, all shards: %d victims killed in %d runs, %d DEL errors, %d runs left something after DEL (reclaimed by GC), longest shard %ds\n", v, r, d, a, t; \
+		for (x in k) printf "    %-22s %5d killed  (%d finished first)\n", x, k[x], s[x] | "sort" }'; \
+	exit $$rc
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -326,7 +327,7 @@ static int del_in_pod(void *arg)
 
 static int tn_del(struct cni_ctx *ctx)
 {
-	char file[PATH_MAX];
+	char file[PATH_MAX] = "";
 	struct tn_conf c;
 	struct tn_state st;
 	struct tn_del d = { .ctx = ctx, .state = &st };
@@ -336,8 +337,10 @@ static int tn_del(struct cni_ctx *ctx)
 	if (ret < 0)
 		return ret;
 	ret = datadir_usable(ctx, c.data_dir);
-	if (ret < 0 || tn_state_file(c.data_dir, ctx->container_id, ctx->ifname, file, sizeof(file)) < 0)
+	if (ret < 0 || tn_state_file(c.data_dir, ctx->container_id, ctx->ifname, file, sizeof(file)) < 0) {
+		file[0] = '\0';
 		goto out;
+	}
 	ret = tn_state_load(file, &st);
 	if (ret < 0) {
 		/* Nothing recorded (or not ours to read): nothing to restore. */
@@ -353,6 +356,9 @@ static int tn_del(struct cni_ctx *ctx)
 	if (unlink(file) < 0 && errno != ENOENT)
 		ret = cni_err_set(&ctx->err, CNI_ERR_IO, -errno, "removing %s", file);
 out:
+	/* An ADD killed while saving left its temporary file: it is ours too. */
+	if (!ret && file[0] && tn_state_tmp_unlink(file) < 0)
+		ret = cni_err_set(&ctx->err, CNI_ERR_IO, -errno, "removing %s.tmp", file);
 	tn_conf_release(&c);
 	return ret;
 }
@@ -442,6 +448,27 @@ static int tn_status(struct cni_ctx *ctx)
 }
 
 /*
+ * A temporary state file (NAME.json.tmp) names its attachment but not its
+ * network: one of no valid attachment, older than any save takes, is what
+ * an ADD killed while saving left. Best effort, as a stale .json is.
+ */
+static void gc_tmp(struct cni_ctx *ctx, const struct tn_conf *c, const char *path)
+{
+	char want[PATH_MAX];
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < ctx->conf->n_valid; i++) {
+		if (tn_state_file(c->data_dir, ctx->conf->valid[i].container_id, ctx->conf->valid[i].ifname,
+				  want, sizeof(want)) == 0 &&
+		    !strncmp(want, path, strlen(want)) && !strcmp(path + strlen(want), ".tmp"))
+			return;
+	}
+	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && time(NULL) - sb.st_mtime >= TN_TMP_STALE_SECS)
+		unlink(path);
+}
+
+/*
  * Removes the state of this network's attachments that GC's list does not
  * keep. Only our own files say which network they belong to; the
  * reference's are left alone. Continues past errors, returns the first.
@@ -470,6 +497,11 @@ static int tn_gc(struct cni_ctx *ctx)
 	}
 	while ((de = readdir(d))) {
 		nl = strlen(de->d_name);
+		if (nl > 9 && !strcmp(de->d_name + nl - 9, ".json.tmp") &&
+		    snprintf(file, sizeof(file), "%s/%s", c.data_dir, de->d_name) < (int)sizeof(file)) {
+			gc_tmp(ctx, &c, file);
+			continue;
+		}
 		if (nl < 6 || strcmp(de->d_name + nl - 5, ".json") ||
 		    snprintf(file, sizeof(file), "%s/%s", c.data_dir, de->d_name) >= (int)sizeof(file))
 			continue;

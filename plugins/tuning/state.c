@@ -61,6 +61,15 @@ int tn_state_file(const char *dir, const char *cid, const char *ifname, char *ou
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+int tn_state_tmp_unlink(const char *file)
+{
+	char tmp[4096 + 16];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", file) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	return unlink(tmp) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 int tn_state_add_sysctl(struct tn_state *s, const char *path, const char *value)
 {
 	struct tn_saved_sysctl *v;

@@ -99,6 +99,10 @@ int tn_state_file(const char *dir, const char *cid, const char *ifname, char *ou
 	__attribute__((warn_unused_result));
 /* -ENOENT when there is no file; -EBADMSG when it is not a state file. */
 int tn_state_load(const char *file, struct tn_state *s) __attribute__((warn_unused_result));
+/* Removes the temporary file a save of file leaves when killed: 0, or -errno (ENOENT is 0). */
+int tn_state_tmp_unlink(const char *file) __attribute__((warn_unused_result));
+/* A temporary state file this old (seconds) has a dead writer: a save takes milliseconds. */
+#define TN_TMP_STALE_SECS 10
 /* Writes s atomically (0600, a temporary file renamed over), creating dir (0700). */
 int tn_state_save(const char *dir, const char *file, const struct tn_state *s)
 	__attribute__((warn_unused_result));
