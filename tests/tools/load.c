@@ -474,8 +474,17 @@ static void worker(int w, int npods, int nworkers, int keep, int ping_every)
 				pods[i].ip4 = want.s_addr;
 		}
 		cJSON_Delete(j);
-		if (pods[i].ip4 && pod_addr(i) != pods[i].ip4)
-			error(i, "eth0 in the netns does not carry %s from the result", a);
+		if (pods[i].ip4) {
+			uint32_t got = pod_addr(i);
+
+			if (got != pods[i].ip4) {
+				char ws[INET_ADDRSTRLEN], gs[INET_ADDRSTRLEN];
+
+				inet_ntop(AF_INET, &pods[i].ip4, ws, sizeof(ws));
+				inet_ntop(AF_INET, &got, gs, sizeof(gs));
+				error(i, "eth0 in the netns carries %s, the result says %s", got ? gs : "no IPv4 address", ws);
+			}
+		}
 		l = __atomic_add_fetch(live, 1, __ATOMIC_RELAXED);
 		if (l > me->maxlive)
 			me->maxlive = l;
