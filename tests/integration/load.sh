@@ -20,7 +20,10 @@ command -v ping >/dev/null || skip "ping not installed"
 PODS=${LOAD_PODS:-1000}
 WORKERS=${LOAD_WORKERS:-16}
 LIVE=${LOAD_LIVE:-4}
-PING_EVERY=${LOAD_PING_EVERY:-20}
+PING_EVERY=${LOAD_PING_EVERY:-10}
+# Each network's range: 10.94.0.0/PREFIX (bridge) and 10.94.1.0/PREFIX (ptp). A
+# /24 holds 253 pods; 27 with LOAD_LIVE=2 makes host-local wrap around often.
+PREFIX=${LOAD_PREFIX:-24}
 DATA=/var/lib/cni/load
 # LeakSanitizer's scan at exit is half of what a sanitized plugin costs: every
 # tenth pod's invocations keep it (the other integration tests run every one).
@@ -29,13 +32,13 @@ export LOAD_LSAN_EVERY=${LOAD_LSAN_EVERY:-10}
 cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$TMP/load" "$CNIP_TOP/tests/tools/load.c" \
 	$(pkg-config --cflags --libs libcjson) || fail "cannot build tests/tools/load.c"
 
-jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"ldbr",plugins:[
+jq -n --arg d "$DATA" --arg p "$PREFIX" '{cniVersion:"1.0.0",name:"ldbr",plugins:[
 	{type:"bridge",bridge:"ldbr0",isGateway:true,ipMasq:true,hairpinMode:true,
-	 ipam:{type:"host-local",ranges:[[{subnet:"10.94.0.0/24"}]],routes:[{dst:"0.0.0.0/0"}],dataDir:$d}},
+	 ipam:{type:"host-local",ranges:[[{subnet:"10.94.0.0/\($p)"}]],routes:[{dst:"0.0.0.0/0"}],dataDir:$d}},
 	{type:"portmap",capabilities:{portMappings:true},snat:true}]}' >"$TMP/bridge.conflist"
-jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"ldptp",plugins:[
+jq -n --arg d "$DATA" --arg p "$PREFIX" '{cniVersion:"1.0.0",name:"ldptp",plugins:[
 	{type:"ptp",ipMasq:true,
-	 ipam:{type:"host-local",ranges:[[{subnet:"10.94.1.0/24"}]],routes:[{dst:"0.0.0.0/0"}],dataDir:$d}},
+	 ipam:{type:"host-local",ranges:[[{subnet:"10.94.1.0/\($p)"}]],routes:[{dst:"0.0.0.0/0"}],dataDir:$d}},
 	{type:"portmap",capabilities:{portMappings:true}}]}' >"$TMP/ptp.conflist"
 sysctl -qw net.ipv4.ip_forward=1
 
@@ -66,7 +69,7 @@ n=$(jq '[.nftables[] | .chain // empty | select((.table == "cnip_masquerade" and
 	or (.table == "cnip_hostport" and (.name | startswith("pm-"))))] | length' <<<"$rs")
 [ "$n" -eq 0 ] || leak "$n attachment chains: $(jq -c '[.nftables[] | .chain // empty | .name]' <<<"$rs")"
 # The bridge and its subnet route stay (as the reference's bridge); nothing else of the pods.
-n=$(ip -j route show | jq '[.[] | select((.dev == "ldbr0" and .dst == "10.94.0.0/24") | not)] | length')
+n=$(ip -j route show | jq --arg d "10.94.0.0/$PREFIX" '[.[] | select((.dev == "ldbr0" and .dst == $d) | not)] | length')
 [ "$n" -eq 0 ] || leak "$n routes: $(ip route show | grep -v 'dev ldbr0' | head -5)"
 n=$(ip -j -6 route show | jq '[.[] | select(.dev != "ldbr0")] | length')
 [ "$n" -eq 0 ] || leak "$n IPv6 routes: $(ip -6 route show | head -5)"
