@@ -29,8 +29,9 @@ DATA=/var/lib/cni/load
 # tenth pod's invocations keep it (the other integration tests run every one).
 export LOAD_LSAN_EVERY=${LOAD_LSAN_EVERY:-10}
 
-cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$TMP/load" "$CNIP_TOP/tests/tools/load.c" \
-	$(pkg-config --cflags --libs libcjson) || fail "cannot build tests/tools/load.c"
+read -ra cjson <<<"$(pkg-config --cflags --libs libcjson)"
+cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$TMP/load" "$CNIP_TOP/tests/tools/load.c" "${cjson[@]}" ||
+	fail "cannot build tests/tools/load.c"
 
 jq -n --arg d "$DATA" --arg p "$PREFIX" '{cniVersion:"1.0.0",name:"ldbr",plugins:[
 	{type:"bridge",bridge:"ldbr0",isGateway:true,ipMasq:true,hairpinMode:true,
@@ -74,6 +75,6 @@ n=$(ip -j route show | jq --arg d "10.94.0.0/$PREFIX" '[.[] | select((.dev == "l
 n=$(ip -j -6 route show | jq '[.[] | select(.dev != "ldbr0")] | length')
 [ "$n" -eq 0 ] || leak "$n IPv6 routes: $(ip -6 route show | head -5)"
 n=$(find /run/netns -mindepth 1 | wc -l)
-[ "$n" -eq 0 ] || leak "$n netns: $(ls /run/netns | head -5)"
+[ "$n" -eq 0 ] || leak "$n netns: $(find /run/netns -mindepth 1 | head -5)"
 [ "$leaks" -eq 0 ] || fail "$leaks kinds of leftovers after $PODS pods"
 note "load: $PODS pods churned by $WORKERS workers in ${secs}s: 0 errors, 0 duplicate IPs, 0 leaks"
