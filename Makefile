@@ -69,7 +69,7 @@ $(eval $(call variant,$(BUILD),$(REL_CFLAGS),$(REL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/san,$(SAN_CFLAGS),$(SAN_LDFLAGS)))
 
 .PHONY: all deps check unit integration e2e demo bench install clean fuzz fuzz-regress \
-	static deb image dist-test chaos
+	static deb image dist-test chaos load
 .DEFAULT_GOAL := all
 
 all: $(PLUGINS:%=$(BUILD)/bin/%)
@@ -96,6 +96,15 @@ unit: $(UNIT_BINS) $(SAN_PLUGINS)
 
 integration: $(SAN_PLUGINS)
 	$(Q)CNIP_BIN=$(abspath $(BUILD)/san/bin) tests/run-integration.sh
+
+# The load test alone (tests/integration/load.sh, sanitized plugins), its log kept in $(BUILD)/load.
+LOAD_PODS ?= 1000
+LOAD_WORKERS ?= 16
+load: $(SAN_PLUGINS)
+	$(Q)mkdir -p $(BUILD)/load
+	$(Q)CNIP_BIN=$(abspath $(BUILD)/san/bin) CNIP_LOGDIR=$(abspath $(BUILD)/load) \
+		CNIP_TEST_TIMEOUT=$${CNIP_TEST_TIMEOUT:-1800} LOAD_PODS=$(LOAD_PODS) LOAD_WORKERS=$(LOAD_WORKERS) tests/run-integration.sh tests/integration/load.sh; \
+		rc=$$?; grep -e '^---' -e '^LEAK' -e '^ERROR' -e '^DUPLICATE' $(BUILD)/load/load.log | head -40; exit $$rc
 
 # Real clients (podman, containerd) run our release build; they install their own packages.
 e2e: all static
