@@ -5,7 +5,7 @@
 # from the inputs kept in <dir>/corpus-<name>. Prints and keeps (<dir>/long-<name>.row)
 # each harness's figures and rebuilds <dir>/long.md from every row there is,
 # so harnesses can be run one at a time. Fails when any harness crashed.
-# Usage: run-long.sh <build/fuzz> <execs> <name>...
+# Usage: [FUZZ_FLAGS=...] run-long.sh <build/fuzz> <execs> <name>...
 set -u
 dir=$1
 execs=$2
@@ -15,10 +15,9 @@ for n in "$@"; do
 	bin=$dir/bin/fuzz_$n
 	log=$dir/long-$n.log
 	mkdir -p "$dir/corpus-$n" "$dir/crashes"
-	# shellcheck disable=SC2046 # the flags file holds several words
+	# shellcheck disable=SC2086 # FUZZ_FLAGS holds several words
 	"$bin" -runs="$execs" -print_final_stats=1 -artifact_prefix="$dir/crashes/$n-" \
-		$(cat "tests/fuzz/fuzz_$n.flags" 2>/dev/null) \
-		"$dir/corpus-$n" "tests/fuzz/corpus/$n" >"$log" 2>&1
+		${FUZZ_FLAGS:-} "$dir/corpus-$n" "tests/fuzz/corpus/$n" >"$log" 2>&1
 	r=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
