@@ -301,6 +301,8 @@ void nft_network_prefix(const char *pfx, const char *network, char *out);
 int nft_rule_expr_text(const struct nftnl_rule *r, char *buf, size_t size);
 /* The rule's comment (userdata) copied into buf; "" if none. */
 void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t size);
+/* The NUL-terminated string of TLV type in userdata ud (len bytes, may be NULL), or NULL. */
+const char *nft_udata_str(const void *ud, uint32_t len, uint8_t type);
 
 /* ---- masquerade ---- */
 #define NFT_MASQ_TABLE "cnip_masquerade"

@@ -393,17 +393,6 @@ int nft_dump_rules(struct nft_sock *s, uint16_t family, const char *table, const
 	return ret == -ENOENT ? 0 : ret;
 }
 
-static int chain_comment_cb(const struct nftnl_udata *attr, void *data)
-{
-	const char **out = data;
-	const char *v = nftnl_udata_get(attr);
-	uint8_t len = nftnl_udata_len(attr);
-
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_CHAIN_COMMENT && len > 0 && v[len - 1] == '\0')
-		*out = v;
-	return 0;
-}
-
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nft_chain_info *ci = data;
@@ -418,9 +407,9 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (ci && nftnl_chain_is_set(c, NFTNL_CHAIN_USERDATA)) {
 		uint32_t len = 0;
 		const void *ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &len);
-		const char *cm = NULL;
+		const char *cm = nft_udata_str(ud, len, NFTNL_UDATA_CHAIN_COMMENT);
 
-		if (ud && nftnl_udata_parse(ud, len, chain_comment_cb, &cm) >= 0 && cm)
+		if (cm)
 			snprintf(ci->comment, sizeof(ci->comment), "%s", cm);
 	}
 	if (ci && nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) {

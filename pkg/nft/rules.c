@@ -221,20 +221,30 @@ int nft_rule_expr_text(const struct nftnl_rule *r, char *buf, size_t size)
 	return ret;
 }
 
-static int comment_cb(const struct nftnl_udata *attr, void *data)
+/*
+ * libnftnl 1.2.4's nftnl_udata_parse() hands each TLV to its callback without
+ * checking that the TLV's length fits the buffer, and userdata is whatever
+ * the program that made the object wrote: walk it here, bounds checked.
+ */
+const char *nft_udata_str(const void *ud, uint32_t len, uint8_t type)
 {
-	const char **out = data;
-	const char *v = nftnl_udata_get(attr);
-	uint8_t len = nftnl_udata_len(attr);
+	const uint8_t *p = ud;
+	uint32_t off = 0, n;
 
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len > 0 && v[len - 1] == '\0')
-		*out = v;
-	return 0;
+	while (p && len - off >= 2) {
+		n = p[off + 1];
+		if (n > len - off - 2)
+			return NULL;
+		if (p[off] == type && n > 0 && p[off + 2 + n - 1] == '\0')
+			return (const char *)p + off + 2;
+		off += 2 + n;
+	}
+	return NULL;
 }
 
 void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t size)
 {
-	const char *c = NULL;
+	const char *c;
 	const void *ud;
 	uint32_t len = 0;
 
@@ -242,6 +252,7 @@ void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t size)
 	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
 		return;
 	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-	if (ud && nftnl_udata_parse(ud, len, comment_cb, &c) >= 0 && c)
+	c = nft_udata_str(ud, len, NFTNL_UDATA_RULE_COMMENT);
+	if (c)
 		snprintf(buf, size, "%s", c);
 }

@@ -255,7 +255,7 @@ int nft_sock_batch(struct nft_sock *s, struct nft_batch *b, size_t *failed, stru
 			goto out;
 		}
 		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, len);
+		for (nlh = (const struct nlmsghdr *)rbuf; nft_msg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			const struct nlmsgerr *e;
 			size_t idx;

@@ -256,18 +256,13 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 /*
- * Reads a lease: 0 with *cid, *ifname pointing into buf ("" for the old
- * format), -ENODATA when empty (its writer died), -ENOENT, -EINVAL.
+ * A lease's content (buf, NUL-terminated, is cut up): 0 with *cid, *ifname
+ * pointing into buf ("" for the old format), -ENODATA when empty.
  */
-static int read_lease(int dirfd, const char *name, char *buf, size_t size, const char **cid,
-		      const char **ifname)
+static int lease_parse(char *buf, const char **cid, const char **ifname)
 {
 	char *s, *sep;
-	int ret;
 
-	ret = read_small(dirfd, name, buf, size, NULL);
-	if (ret < 0)
-		return ret;
 	s = trim(buf);
 	if (!*s)
 		return -ENODATA;
@@ -280,6 +275,16 @@ static int read_lease(int dirfd, const char *name, char *buf, size_t size, const
 	}
 	*cid = s;
 	return 0;
+}
+
+/* Reads a lease: lease_parse() of its content, or -ENOENT, -EINVAL. */
+static int read_lease(int dirfd, const char *name, char *buf, size_t size, const char **cid,
+		      const char **ifname)
+{
+	int ret;
+
+	ret = read_small(dirfd, name, buf, size, NULL);
+	return ret < 0 ? ret : lease_parse(buf, cid, ifname);
 }
 
 static bool is_lease_name(const char *name)
@@ -685,23 +690,15 @@ static int ensure_index(struct hl_store *s, struct cni_err *err)
 }
 
 /*
- * The lease names the index lists for (cid, ifname); -ESTALE when an entry
- * is unreadable or names another owner.
+ * An index entry's content (buf, NUL-terminated, is cut up): the lease names
+ * it lists for (cid, ifname); -ESTALE when it names another owner.
  */
-static int entry_read(struct hl_store *s, const char *cid, const char *ifname, struct names *out)
+static int entry_parse(char *buf, const char *cid, const char *ifname, struct names *out)
 {
-	char h[KEY_HEX + 1], *buf = NULL, *line, *save = NULL;
+	char *line, *save = NULL;
 	struct names n = { 0 };
 	int ret;
 
-	key_hash(cid, ifname, h);
-	ret = read_file(s->idxfd, h, NULL, MAX_ENTRY_SIZE, &buf, NULL);
-	if (ret == -ENOENT) {
-		ret = 0;
-		goto done;
-	}
-	if (ret < 0)
-		goto fail;
 	line = strtok_r(buf, "\n", &save);
 	if (!line || strcmp(line, cid))
 		goto stale;
@@ -719,15 +716,33 @@ static int entry_read(struct hl_store *s, const char *cid, const char *ifname, s
 	while ((line = strtok_r(NULL, "\n", &save)))
 		if ((ret = names_add(&n, line)) < 0)
 			goto fail;
-done:
-	free(buf);
 	*out = n;
 	return 0;
 stale:
 	ret = -ESTALE;
 fail:
-	free(buf);
 	names_free(&n);
+	return ret;
+}
+
+/*
+ * The lease names the index lists for (cid, ifname); -ESTALE when an entry
+ * is unreadable or names another owner.
+ */
+static int entry_read(struct hl_store *s, const char *cid, const char *ifname, struct names *out)
+{
+	char h[KEY_HEX + 1], *buf = NULL;
+	int ret;
+
+	key_hash(cid, ifname, h);
+	ret = read_file(s->idxfd, h, NULL, MAX_ENTRY_SIZE, &buf, NULL);
+	if (ret == -ENOENT) {
+		*out = (struct names){ 0 };
+		return 0;
+	}
+	if (ret == 0)
+		ret = entry_parse(buf, cid, ifname, out);
+	free(buf);
 	return ret;
 }
 
