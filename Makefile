@@ -221,7 +221,7 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/bin/fuzz_%)
 FUZZ_SECONDS ?= 60
 FUZZ_EXECS ?= 10000000
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	-fno-sanitize-recover=undefined
+	-fno-sanitize-recover=undefined -Werror=incompatible-pointer-types
 FUZZ_OBJS := $(PKG_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 # ASan's default quarantine (256 MiB of freed blocks held back) makes every
 # allocation touch fresh pages: ten times slower on this VM. 16 MiB still

@@ -278,7 +278,8 @@ int nft_sock_batch(struct nft_sock *s, struct nft_batch *b, size_t *failed, stru
 
 				has_err = true;
 				first = idx;
-				first_errno = e->error;
+				/* No errno is below -4095: anything else is a broken reply. */
+				first_errno = e->error < 0 && e->error >= -4095 ? e->error : -EBADMSG;
 				snprintf(ext, sizeof(ext), "%s", m ? m : "");
 			}
 		}

@@ -396,7 +396,8 @@ static void run(uint8_t op, struct cni_err *err)
 	static const struct nft_map map = { .family = NFPROTO_INET, .table = "t", .name = "m",
 					    .key_type = NFT_TYPE_IPADDR, .key_len = 4 };
 	static const uint8_t key[4] = { 10, 0, 0, 1 }, mac[6] = { 2, 0, 0, 0, 0, 1 };
-	static const struct nft_attach a = { "net", "cid", "eth0" }, keep[] = { { "net", "k", "eth0" } };
+	static const struct nft_attach a = { "net", "cid", "eth0" };
+	static const struct cni_attachment keep[] = { { "k", "eth0" } };
 	struct cni_prefix ips[2] = {
 		{ .ip = { .family = AF_INET, .a = { 10, 22, 0, 5 } }, .len = 16 },
 		{ .ip = { .family = AF_INET6, .a = { 0xfd, [15] = 5 } }, .len = 64 },
