@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "cni/conf.h"
+#include "cni/file.h"
 #include "cni/hash.h"
 #include "range.h"
 #include "store.h"
@@ -172,90 +173,6 @@ static void key_hash(const char *cid, const char *ifname, char out[KEY_HEX + 1])
 }
 
 /*
- * Reads a small regular file without following a symlink, NUL-terminated,
- * into buf (size bytes) or, when buf is NULL, into a buffer sized to the file
- * (below size) that *out receives. -ENOENT when absent, -EINVAL when not a
- * regular file or too big.
- */
-static int read_file(int dfd, const char *name, char *buf, size_t size, char **out, size_t *len)
-{
-	char *mine = NULL;
-	struct stat st;
-	size_t n = 0;
-	ssize_t k;
-	int fd, ret = 0;
-
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ELOOP ? -EINVAL : -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size >= size) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if (!buf) {
-		/* One byte more than the file: growth since fstat() shows as too big. */
-		size = (size_t)st.st_size + 2;
-		buf = mine = malloc(size);
-		if (!buf) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	while (n < size - 1 && (k = read(fd, buf + n, size - 1 - n)) != 0) {
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		n += (size_t)k;
-	}
-	if (mine && n == size - 1) {
-		ret = -EINVAL;
-		goto out;
-	}
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	if (out) {
-		*out = mine;
-		mine = NULL;
-	}
-out:
-	free(mine);
-	close(fd);
-	return ret;
-}
-
-static int read_small(int dfd, const char *name, char *buf, size_t size, size_t *len)
-{
-	return read_file(dfd, name, buf, size, NULL, len);
-}
-
-/* write() until done: a regular file may take less than asked (a signal, ENOSPC next). */
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t k;
-
-	while (len) {
-		k = write(fd, p, len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
-/*
  * A lease's content (buf, NUL-terminated, is cut up): 0 with *cid, *ifname
  * pointing into buf ("" for the old format), -ENODATA when empty.
  */
@@ -283,7 +200,7 @@ static int read_lease(int dirfd, const char *name, char *buf, size_t size, const
 {
 	int ret;
 
-	ret = read_small(dirfd, name, buf, size, NULL);
+	ret = cni_file_read(dirfd, name, buf, size, NULL, NULL);
 	return ret < 0 ? ret : lease_parse(buf, cid, ifname);
 }
 
@@ -318,7 +235,7 @@ static int write_tmp(struct hl_store *s, char name[64], const void *data, size_t
 		    LEASE_MODE);
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, data, len);
+	ret = cni_file_write_all(fd, data, len);
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
 	if (ret)
@@ -447,7 +364,7 @@ static int load_index(struct hl_store *s)
 	ret = open_cnip(s, false);
 	if (ret < 0)
 		return ret;
-	ret = read_small(s->cnipfd, "stamp", buf, sizeof(buf), NULL);
+	ret = cni_file_read(s->cnipfd, "stamp", buf, sizeof(buf), NULL, NULL);
 	if (ret < 0)
 		return ret;
 	if (sscanf(buf, STAMP_MAGIC " %lu %lld.%ld", &gen, &sec, &nsec) != 3)
@@ -504,7 +421,7 @@ static int write_entry(struct hl_store *s, int dfd, bool fresh, const char *cid,
 		ret = -errno;
 		goto out;
 	}
-	ret = write_all(fd, buf, (size_t)(p - buf));
+	ret = cni_file_write_all(fd, buf, (size_t)(p - buf));
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
 out:
@@ -735,7 +652,7 @@ static int entry_read(struct hl_store *s, const char *cid, const char *ifname, s
 	int ret;
 
 	key_hash(cid, ifname, h);
-	ret = read_file(s->idxfd, h, NULL, MAX_ENTRY_SIZE, &buf, NULL);
+	ret = cni_file_read(s->idxfd, h, NULL, MAX_ENTRY_SIZE, &buf, NULL);
 	if (ret == -ENOENT) {
 		*out = (struct names){ 0 };
 		return 0;
@@ -895,12 +812,12 @@ static int boot_check(struct hl_store *s, bool create, struct cni_err *err)
 	bool known;
 	int ret;
 
-	if (read_small(AT_FDCWD, boot_id_path, now, sizeof(now), NULL) < 0 || !*trim(now))
+	if (cni_file_read(AT_FDCWD, boot_id_path, now, sizeof(now), NULL, NULL) < 0 || !*trim(now))
 		return 0;	/* no procfs: nothing to compare with */
 	ret = open_cnip(s, true);
 	if (ret < 0)
 		return cni_err_set(err, CNI_ERR_IO, ret, "opening %s/" INDEX_DIR, s->path);
-	known = read_small(s->cnipfd, "boot", was, sizeof(was), NULL) == 0;
+	known = cni_file_read(s->cnipfd, "boot", was, sizeof(was), NULL, NULL) == 0;
 	if (known && !strcmp(trim(was), trim(now)))
 		return 0;
 	if (!known && !create)
@@ -1072,7 +989,7 @@ int hl_store_last_reserved(struct hl_store *s, unsigned int set, struct cni_ip *
 	int ret;
 
 	snprintf(name, sizeof(name), LAST_IP_PREFIX "%u", set);
-	ret = read_small(s->dirfd, name, buf, sizeof(buf), NULL);
+	ret = cni_file_read(s->dirfd, name, buf, sizeof(buf), NULL, NULL);
 	if (ret < 0)
 		return -ENOENT;
 	if (cni_ip_parse(trim(buf), &ip))

@@ -357,8 +357,11 @@ static int tn_del(struct cni_ctx *ctx)
 		ret = cni_err_set(&ctx->err, CNI_ERR_IO, -errno, "removing %s", file);
 out:
 	/* An ADD killed while saving left its temporary file: it is ours too. */
-	if (!ret && file[0] && tn_state_tmp_unlink(file) < 0)
-		ret = cni_err_set(&ctx->err, CNI_ERR_IO, -errno, "removing %s.tmp", file);
+	if (!ret && file[0]) {
+		ret = tn_state_tmp_unlink(file);
+		if (ret < 0)
+			ret = cni_err_set(&ctx->err, CNI_ERR_IO, ret, "removing %s.tmp", file);
+	}
 	tn_conf_release(&c);
 	return ret;
 }
@@ -497,13 +500,13 @@ static int tn_gc(struct cni_ctx *ctx)
 	}
 	while ((de = readdir(d))) {
 		nl = strlen(de->d_name);
-		if (nl > 9 && !strcmp(de->d_name + nl - 9, ".json.tmp") &&
-		    snprintf(file, sizeof(file), "%s/%s", c.data_dir, de->d_name) < (int)sizeof(file)) {
+		if (nl < 6 || snprintf(file, sizeof(file), "%s/%s", c.data_dir, de->d_name) >= (int)sizeof(file))
+			continue;
+		if (nl > 9 && !strcmp(de->d_name + nl - 9, ".json.tmp")) {
 			gc_tmp(ctx, &c, file);
 			continue;
 		}
-		if (nl < 6 || strcmp(de->d_name + nl - 5, ".json") ||
-		    snprintf(file, sizeof(file), "%s/%s", c.data_dir, de->d_name) >= (int)sizeof(file))
+		if (strcmp(de->d_name + nl - 5, ".json"))
 			continue;
 		if (tn_state_load(file, &st) < 0)
 			continue;

@@ -8,12 +8,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "cni/file.h"
 #include "cni/json.h"
 #include "tuning.h"
 
@@ -61,12 +63,21 @@ int tn_state_file(const char *dir, const char *cid, const char *ifname, char *ou
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* The temporary file a save writes before renaming it to file. */
+static int tmp_name(const char *file, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s.tmp", file);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int tn_state_tmp_unlink(const char *file)
 {
-	char tmp[4096 + 16];
+	char tmp[PATH_MAX + 8];
+	int ret = tmp_name(file, tmp, sizeof(tmp));
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", file) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
+	if (ret < 0)
+		return ret;
 	return unlink(tmp) < 0 && errno != ENOENT ? -errno : 0;
 }
 
@@ -150,27 +161,14 @@ int tn_state_load(const char *file, struct tn_state *s)
 {
 	struct cni_json *j = NULL;
 	char *buf = NULL;
-	ssize_t n;
 	size_t len = 0;
-	int fd, ret;
+	int ret;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(TN_STATE_MAX);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while ((n = read(fd, buf + len, TN_STATE_MAX - len)) > 0)
-		len += (size_t)n;
-	if (n < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = len == TN_STATE_MAX ? -EFBIG : cni_json_parse(buf, len, &j, NULL);
-	if (ret < 0) {
-		ret = ret == -EFBIG ? ret : -EBADMSG;
+	ret = cni_file_read(AT_FDCWD, file, NULL, TN_STATE_MAX, &buf, &len);
+	if (ret < 0)
+		return ret;
+	if (cni_json_parse(buf, len, &j, NULL) < 0) {
+		ret = -EBADMSG;
 		goto out;
 	}
 	tn_state_init(s);
@@ -180,7 +178,6 @@ int tn_state_load(const char *file, struct tn_state *s)
 out:
 	cni_json_free(j);
 	free(buf);
-	close(fd);
 	return ret;
 }
 
@@ -218,22 +215,6 @@ static struct cni_json *state_json(const struct tn_state *s)
 	return j;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* mkdir -p, each new level 0700: the values may tell about the pods. */
 static int mkdirs(const char *dir)
 {
@@ -259,7 +240,7 @@ static int mkdirs(const char *dir)
 int tn_state_save(const char *dir, const char *file, const struct tn_state *s)
 {
 	struct cni_json *j = state_json(s);
-	char tmp[4096 + 16], *text = j ? cni_json_print(j) : NULL;
+	char tmp[PATH_MAX + 8], *text = j ? cni_json_print(j) : NULL;
 	int fd = -1, ret;
 
 	if (!text) {
@@ -269,16 +250,15 @@ int tn_state_save(const char *dir, const char *file, const struct tn_state *s)
 	ret = mkdirs(dir);
 	if (ret < 0)
 		goto out;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", file) >= (int)sizeof(tmp)) {
-		ret = -ENAMETOOLONG;
+	ret = tmp_name(file, tmp, sizeof(tmp));
+	if (ret < 0)
 		goto out;
-	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
 	}
-	ret = write_all(fd, text, strlen(text));
+	ret = cni_file_write_all(fd, text, strlen(text));
 	/* Renamed only once complete: a reader sees the old file or the new one. */
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *cid, *ifname;
 	struct cni_ip ip;
 
-	/* read_small() refuses a lease of MAX_LEASE_SIZE bytes or more. */
+	/* cni_file_read() refuses a lease of MAX_LEASE_SIZE bytes or more. */
 	if (!lease || strlen(lease) >= MAX_LEASE_SIZE)
 		goto out;
 	(void)is_lease_name(lease);

@@ -16,7 +16,7 @@
 #include "../../plugins/host-local/range.c"
 
 /*
- * Seams into store.c: write() that may write less than asked, as the kernel
+ * Seams into store.c and the file helpers it uses: write() that may write less than asked, as the kernel
  * may (a signal, a full device), and malloc() that records its largest request.
  */
 static size_t write_limit;	/* 0: whole writes */
@@ -36,6 +36,7 @@ static void *seam_malloc(size_t n)
 
 #define write seam_write
 #define malloc seam_malloc
+#include "../../pkg/cni/file.c"
 #include "../../plugins/host-local/store.c"
 #undef write
 #undef malloc
