@@ -33,6 +33,16 @@ endif
 
 PKG_SRCS := $(sort $(shell find pkg -name '*.c'))
 PLUGINS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.c)))))
+# Plugins that carry another's code: bridge and ptp run host-local in-process
+# when CNI_PATH finds our own build of it (pkg/ipam/exec.c).
+USES_bridge := host-local
+USES_ptp := host-local
+
+# The sources' identity, in every binary's ELF note (pkg/cni/build.c): equal
+# notes, equal code. The stamp changes only with it, and build.o with the stamp.
+SRC_ID := $(shell cat Makefile $(sort $(wildcard pkg/*/*.c include/cni/*.h plugins/*/*.[ch])) | \
+	sha256sum | cut -c1-24)
+$(shell mkdir -p $(BUILD) && (echo $(SRC_ID) | cmp -s - $(BUILD)/srcid || echo $(SRC_ID) >$(BUILD)/srcid))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
@@ -41,7 +51,10 @@ define variant
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  CC      $$<")
-	$$(Q)$$(CC) $$(BASE_CFLAGS) $(2) $$(CFLAGS) -c $$< -o $$@
+	$$(Q)$$(CC) $$(BASE_CFLAGS) $(2) $$(NOTE_FLAGS) $$(CFLAGS) -c $$< -o $$@
+
+$(1)/obj/pkg/cni/build.o: $(BUILD)/srcid
+$(1)/obj/pkg/cni/build.o: NOTE_FLAGS := -DCNIP_SRC_ID='"$(SRC_ID)"'
 
 $(1)/libcnip.a: $$(PKG_SRCS:%.c=$(1)/obj/%.o)
 	@$$(if $$(Q),echo "  AR      $$@")
@@ -54,7 +67,8 @@ $(1)/plugins/lib%.a: plugins/% $$$$(addprefix $(1)/obj/,$$$$(subst .c,.o,$$$$(fi
 	@$$(if $$(Q),echo "  AR      $$@")
 	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 
-$(1)/bin/%: $(1)/obj/plugins/%/main.o $(1)/plugins/lib%.a $(1)/libcnip.a
+$(1)/bin/%: $(1)/obj/plugins/%/main.o $(1)/plugins/lib%.a \
+		$$$$(addprefix $(1)/plugins/lib,$$$$(addsuffix .a,$$$$(USES_$$$$*))) $(1)/libcnip.a
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
@@ -184,7 +198,8 @@ STATIC := $(BUILD)/static
 static_a = $(wildcard $(shell $(PKG_CONFIG) --variable=libdir $(1))/lib$(2).a)
 STATIC_LIBS := $(foreach d,$(DEPS_LIBS),$(foreach l,$(patsubst -l%,%,$(shell $(PKG_CONFIG) --libs-only-l $(d))),$(call static_a,$(d),$(l))))
 DYN_LIBS := $(filter-out $(patsubst lib%.a,-l%,$(notdir $(STATIC_LIBS))),$(LIBS))
-$(STATIC)/bin/%: $(BUILD)/obj/plugins/%/main.o $(BUILD)/plugins/lib%.a $(BUILD)/libcnip.a
+$(STATIC)/bin/%: $(BUILD)/obj/plugins/%/main.o $(BUILD)/plugins/lib%.a \
+		$$(addprefix $(BUILD)/plugins/lib,$$(addsuffix .a,$$(USES_$$*))) $(BUILD)/libcnip.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(REL_LDFLAGS) $(LDFLAGS) -Wl,--as-needed -Wl,-rpath,'$$ORIGIN/cnip-lib' -o $@ \

@@ -15,6 +15,15 @@ struct cni_ctx;
  * its own code and message; no output and a non-zero exit, or garbage, is
  * CNI_ERR_IPAM. A conf without IPAM is a successful no-op (empty result).
  */
+/*
+ * A plugin that carries an IPAM plugin's code (bridge, ptp: host-local) runs
+ * it in-process instead of executing it, when the file that CNI_PATH finds
+ * for ipam.type is this same build of it (cni_build_is_ours): the same checks,
+ * result and errors, without a process. Any other file is executed.
+ */
+struct cni_plugin;
+void ipam_set_builtin(const struct cni_plugin *p);
+
 int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result **out,
 	      struct cni_err *err) __attribute__((warn_unused_result));
 

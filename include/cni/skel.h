@@ -55,6 +55,16 @@ struct cni_plugin {
 /* The whole process: reads env and stdin, dispatches, prints; returns the exit code. */
 int cni_skel_main(const struct cni_plugin *plugin);
 
+/*
+ * Runs plugin p's verb command in this process, as cni_skel_main would run it
+ * in its own with this environment (CNI_COMMAND aside) and input on stdin:
+ * the same checks, the same result (ADD, into *out when out is not NULL,
+ * through the text the plugin would print). Its failure is -EIO with its
+ * code and message in err, unless err was already set.
+ */
+int cni_skel_call(const struct cni_plugin *p, const char *command, const char *input, size_t len,
+		  struct cni_result **out, struct cni_err *err) __attribute__((warn_unused_result));
+
 /* Prints err as CNI error JSON ({cniVersion, code, msg, details}) on f. */
 void cni_skel_print_error(const struct cni_err *err, const char *version, FILE *f);
 

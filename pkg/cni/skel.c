@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cni/build.h"
 #include "cni/json.h"
 #include "cni/netns.h"
 #include "cni/skel.h"
@@ -13,7 +14,7 @@
 #define STDIN_MAX (16u << 20)
 #define LATEST "1.1.0"
 
-static const struct {
+static const struct cni_command_info {
 	const char *name;
 	enum cni_cmd cmd;
 	const char *min_version;	/* the config must be at least this */
@@ -190,10 +191,10 @@ static int open_netns(struct cni_ctx *ctx, const struct cni_plugin *p)
 	return 0;
 }
 
-static int dispatch(struct cni_ctx *ctx, const struct cni_plugin *p)
+/* ADD leaves its result in *text, formatted in the config's version. */
+static int dispatch(struct cni_ctx *ctx, const struct cni_plugin *p, char **text)
 {
 	struct cni_result *result = NULL;
-	char *text = NULL;
 	int ret;
 
 	switch (ctx->cmd) {
@@ -210,7 +211,7 @@ static int dispatch(struct cni_ctx *ctx, const struct cni_plugin *p)
 			break;
 		}
 		/* A result the config's version cannot express fails ADD, so undo it. */
-		ret = cni_result_format(result, ctx->conf->cni_version, &text, &ctx->err);
+		ret = cni_result_format(result, ctx->conf->cni_version, text, &ctx->err);
 		if (ret < 0) {
 			if (p->del) {
 				struct cni_err scratch = { 0 };
@@ -222,8 +223,6 @@ static int dispatch(struct cni_ctx *ctx, const struct cni_plugin *p)
 			}
 			break;
 		}
-		if (printf("%s\n", text) < 0 || fflush(stdout) == EOF)
-			ret = cni_err_set(&ctx->err, CNI_ERR_IO, -EIO, "writing result");
 		break;
 	case CNI_CMD_DEL:
 		ret = p->del ? p->del(ctx) : 0;
@@ -244,8 +243,90 @@ static int dispatch(struct cni_ctx *ctx, const struct cni_plugin *p)
 	default:
 		ret = -EINVAL;
 	}
-	free(text);
 	cni_result_free(result);
+	return ret;
+}
+
+static const struct cni_command_info *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+/*
+ * Everything after CNI_COMMAND and stdin, for a plugin process and for a
+ * plugin run in-process alike: the environment as this verb needs it, the
+ * config, CNI_ARGS, the netns, the verb.
+ */
+static int run(struct cni_ctx *ctx, const struct cni_plugin *p, const struct cni_command_info *c,
+	       const char *input, size_t len, char **text)
+{
+	int ret;
+
+	ctx->cmd = c->cmd;
+	ctx->command = c->name;
+	ret = read_env(ctx, needs[ctx->cmd], p->args_known != NULL);
+	if (ret < 0)
+		return ret;
+	ret = cni_conf_parse(input, len, &ctx->conf, &ctx->err);
+	if (ret < 0)
+		return ret;
+	if (c->min_version && cni_version_cmp(ctx->conf->cni_version, c->min_version) < 0)
+		return cni_err_set(&ctx->err, CNI_ERR_VERSION, 0,
+				   "config version \"%s\" does not allow %s (needs %s or later)",
+				   ctx->conf->cni_version, ctx->command, c->min_version);
+	if (p->args_known) {
+		ret = cni_args_check(ctx->args, p->args_known, &ctx->err);
+		if (ret < 0)
+			return ret;
+	}
+	ret = open_netns(ctx, p);
+	if (ret < 0)
+		return ret;
+	return dispatch(ctx, p, text);
+}
+
+static void ctx_release(struct cni_ctx *ctx)
+{
+	if (ctx->netns_fd >= 0)
+		close(ctx->netns_fd);
+	cni_conf_free(ctx->conf);
+	cni_args_free(ctx->args);
+}
+
+int cni_skel_call(const struct cni_plugin *p, const char *command, const char *input, size_t len,
+		  struct cni_result **out, struct cni_err *err)
+{
+	const struct cni_command_info *c = find_command(command);
+	struct cni_ctx ctx = { .netns_fd = -1 };
+	struct cni_err perr = { 0 };
+	char *text = NULL;
+	int ret;
+
+	if (!c || c->cmd == CNI_CMD_VERSION)
+		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "%s in-process", command);
+	ret = run(&ctx, p, c, input, len, &text);
+	if (ret < 0) {
+		if (!ctx.err.code)
+			cni_err_set(&ctx.err, CNI_ERR_INTERNAL, ret, "%s failed", command);
+		if (!cni_err_is_set(err))
+			*err = ctx.err;
+		ret = -EIO;	/* as a plugin process's error: its code and message are in err */
+		goto out;
+	}
+	/* Through the text the process would print: the same result, version and all. */
+	if (out && text) {
+		ret = cni_result_parse(text, strlen(text), out, &perr);
+		if (ret < 0)
+			cni_err_set(err, perr.code, ret, "%s returned an invalid result (%s)", p->name, perr.msg);
+	}
+out:
+	free(text);
+	ctx_release(&ctx);
 	return ret;
 }
 
@@ -253,66 +334,43 @@ int cni_skel_main(const struct cni_plugin *p)
 {
 	struct cni_ctx ctx = { .netns_fd = -1 };
 	const char *cmd = getenv("CNI_COMMAND");
+	const struct cni_command_info *c;
 	char version[16];
-	char *input = NULL;
-	size_t len = 0, i;
+	char *input = NULL, *text = NULL;
+	size_t len = 0;
 	int ret;
 
 	if (!cmd || !*cmd) {
 		fprintf(stderr, "%s\nCNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, "
-			"0.4.0, 1.0.0, 1.1.0\n", p->about ? p->about : p->name);
+			"0.4.0, 1.0.0, 1.1.0\nbuild %s\n", p->about ? p->about : p->name, cni_build_id());
 		return 0;
 	}
 	ret = read_stdin(&input, &len, &ctx.err);
 	guess_version(input ? input : "", len, version, sizeof(version));
 	if (ret < 0)
 		goto out;
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(cmd, commands[i].name))
-			break;
-	if (i == sizeof(commands) / sizeof(commands[0])) {
+	c = find_command(cmd);
+	if (!c) {
 		ret = env_error(&ctx.err, "CNI_COMMAND", "is not one of ADD, DEL, CHECK, STATUS, GC, VERSION",
 				cmd);
 		goto out;
 	}
-	ctx.cmd = commands[i].cmd;
-	ctx.command = commands[i].name;
-	if (ctx.cmd == CNI_CMD_VERSION) {
+	if (c->cmd == CNI_CMD_VERSION) {
 		printf("{\"cniVersion\":\"%s\",", version);
 		ret = print_version(stdout) ? -EIO : 0;
 		goto out;
 	}
-	ret = read_env(&ctx, needs[ctx.cmd], p->args_known != NULL);
-	if (ret < 0)
-		goto out;
-	ret = cni_conf_parse(input, len, &ctx.conf, &ctx.err);
-	if (ret < 0)
-		goto out;
-	if (commands[i].min_version && cni_version_cmp(ctx.conf->cni_version, commands[i].min_version) < 0) {
-		ret = cni_err_set(&ctx.err, CNI_ERR_VERSION, 0,
-				  "config version \"%s\" does not allow %s (needs %s or later)",
-				  ctx.conf->cni_version, ctx.command, commands[i].min_version);
-		goto out;
-	}
-	if (p->args_known) {
-		ret = cni_args_check(ctx.args, p->args_known, &ctx.err);
-		if (ret < 0)
-			goto out;
-	}
-	ret = open_netns(&ctx, p);
-	if (ret < 0)
-		goto out;
-	ret = dispatch(&ctx, p);
+	ret = run(&ctx, p, c, input, len, &text);
+	if (!ret && text && (printf("%s\n", text) < 0 || fflush(stdout) == EOF))
+		ret = cni_err_set(&ctx.err, CNI_ERR_IO, -EIO, "writing result");
 out:
 	if (ret < 0) {
 		if (!ctx.err.code)
 			cni_err_set(&ctx.err, CNI_ERR_INTERNAL, ret, "%s failed", cmd ? cmd : "plugin");
 		cni_skel_print_error(&ctx.err, version, stdout);
 	}
-	if (ctx.netns_fd >= 0)
-		close(ctx.netns_fd);
-	cni_conf_free(ctx.conf);
-	cni_args_free(ctx.args);
+	ctx_release(&ctx);
+	free(text);
 	free(input);
 	return ret < 0 ? 1 : 0;
 }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The executable: the verbs live in bridge.c, which unit tests link from the plugin's archive. */
 #include "bridge.h"
+#include "cni/ipam.h"
+#include "../host-local/hostlocal.h"
 
 int main(void)
 {
+	ipam_set_builtin(&host_local_plugin);
 	return cni_skel_main(&bridge_plugin);
 }

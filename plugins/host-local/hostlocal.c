@@ -11,6 +11,7 @@
 
 #include "cni/skel.h"
 #include "config.h"
+#include "hostlocal.h"
 #include "range.h"
 #include "store.h"
 
@@ -407,7 +408,7 @@ out:
 
 static const char *const known_args[] = { "IP", NULL };
 
-static const struct cni_plugin plugin = {
+const struct cni_plugin host_local_plugin = {
 	.name = "host-local",
 	.about = "CNI host-local IPAM plugin (cnip), compatible with the reference's lease files",
 	.args_known = known_args,
@@ -418,8 +419,3 @@ static const struct cni_plugin plugin = {
 	.status = hl_status,
 	.gc = hl_gc,
 };
-
-int main(void)
-{
-	return cni_skel_main(&plugin);
-}
