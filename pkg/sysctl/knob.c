@@ -7,7 +7,7 @@
  * rtnetlink where the kernel offers it: IPv4 knobs are stored with one
  * RTM_SETLINK, and one RTM_GETLINK reads the IPv4 and IPv6 knobs of the link,
  * so CHECK reads no file and a file is opened (once) only to change a knob
- * netlink cannot set.
+ * netlink cannot set, through the plugin's own procfs (sysctl.c).
  */
 #include <errno.h>
 #include <stdio.h>
