@@ -3,7 +3,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
+#include <linux/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cni/sysctl.h"
@@ -32,11 +33,13 @@ static int proc_root(void)
 	if (root != -2)
 		return root;
 	root = -1;
-	fs = fsopen("proc", FSOPEN_CLOEXEC);
+	/* Raw system calls: glibc wraps them only since 2.36, above what our packages require. */
+	fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return root;
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
-		root = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		root = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+				    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	close(fs);
 	if (root < 0)
 		root = -1;
