@@ -40,7 +40,7 @@ USES_ptp := host-local
 
 # The sources' identity, in every binary's ELF note (pkg/cni/build.c): equal
 # notes, equal code. The stamp changes only with it, and build.o with the stamp.
-SRC_ID := $(shell cat Makefile $(sort $(wildcard pkg/*/*.c include/cni/*.h plugins/*/*.[ch])) | \
+SRC_ID := $(shell cat Makefile $(sort $(shell find pkg include plugins -name '*.[ch]')) | \
 	sha256sum | cut -c1-24)
 $(shell mkdir -p $(BUILD) && (echo $(SRC_ID) | cmp -s - $(BUILD)/srcid || echo $(SRC_ID) >$(BUILD)/srcid))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))

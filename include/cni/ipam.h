@@ -8,14 +8,6 @@
 struct cni_ctx;
 
 /*
- * Runs the IPAM plugin named by ipam.type (found in CNI_PATH: a regular
- * executable, no '/' in the name) with our environment, CNI_COMMAND set to
- * command, and the same stdin bytes. Its stderr passes through. A result
- * (ADD) goes to *out when out is not NULL; its error JSON becomes err with
- * its own code and message; no output and a non-zero exit, or garbage, is
- * CNI_ERR_IPAM. A conf without IPAM is a successful no-op (empty result).
- */
-/*
  * A plugin that carries an IPAM plugin's code (bridge, ptp: host-local) runs
  * it in-process instead of executing it, when the file that CNI_PATH finds
  * for ipam.type is this same build of it (cni_build_is_ours): the same checks,
@@ -24,6 +16,14 @@ struct cni_ctx;
 struct cni_plugin;
 void ipam_set_builtin(const struct cni_plugin *p);
 
+/*
+ * Runs the IPAM plugin named by ipam.type (found in CNI_PATH: a regular
+ * executable, no '/' in the name) with our environment, CNI_COMMAND set to
+ * command, and the same stdin bytes. Its stderr passes through. A result
+ * (ADD) goes to *out when out is not NULL; its error JSON becomes err with
+ * its own code and message; no output and a non-zero exit, or garbage, is
+ * CNI_ERR_IPAM. A conf without IPAM is a successful no-op (empty result).
+ */
 int ipam_exec(const struct cni_ctx *ctx, const char *command, struct cni_result **out,
 	      struct cni_err *err) __attribute__((warn_unused_result));
 

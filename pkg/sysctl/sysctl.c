@@ -10,7 +10,7 @@
 #include "cni/sysctl.h"
 
 #define SYSCTL_VALUE_MAX 4096
-#define PROC_PREFIX_LEN 6	/* "/proc/" */
+#define PROC_DIR "/proc/"
 
 /*
  * A lookup under /proc/sys/net walks dentry hash chains as long as the
@@ -46,12 +46,12 @@ static int proc_root(void)
 	return root;
 }
 
-/* file is "/proc/sys/...": opened in our own procfs when there is one. */
+/* file is PROC_DIR "sys/...": opened in our own procfs when there is one. */
 static int open_knob(const char *file, int flags)
 {
 	int root = proc_root();
 
-	return root >= 0 ? openat(root, file + PROC_PREFIX_LEN, flags) : open(file, flags);
+	return root >= 0 ? openat(root, file + strlen(PROC_DIR), flags) : open(file, flags);
 }
 
 /* /proc/sys/net follows setns(); the same knobs under /sys do not. */
@@ -70,7 +70,7 @@ static int sysctl_path(const char *path, char *out, size_t len, struct cni_err *
 			return cni_err_set(err, CNI_ERR_IO, -EINVAL, "sysctl %s: \"..\" in the path",
 					   path);
 	}
-	n = snprintf(out, len, "/proc/sys/%s", path);
+	n = snprintf(out, len, PROC_DIR "sys/%s", path);
 	if (n < 0 || (size_t)n >= len)
 		return cni_err_set(err, CNI_ERR_IO, -ENAMETOOLONG, "sysctl %.64s...", path);
 	return 0;
@@ -133,8 +133,9 @@ int sysctl_write(const char *path, const char *value, struct cni_err *err)
 	if (!value || len == 0 || len >= SYSCTL_VALUE_MAX)
 		return cni_err_set(err, CNI_ERR_IO, -EINVAL, "writing sysctl %s: bad value", path);
 	/*
-	 * One open serves the read and the write. Reading first tells a missing knob (-ENOENT) apart from a refused
-	 * write, and a value already there needs no write (read-only /proc/sys).
+	 * One open serves the read and the write. Reading first tells a missing
+	 * knob (-ENOENT) apart from a refused write, and a value already there
+	 * needs no write (read-only /proc/sys).
 	 */
 	fd = open_knob(file, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {

@@ -97,7 +97,10 @@ void tn_state_release(struct tn_state *s);
 /* <dir>/<cid>_<ifname>.json into out; -ENAMETOOLONG if it does not fit. */
 int tn_state_file(const char *dir, const char *cid, const char *ifname, char *out, size_t len)
 	__attribute__((warn_unused_result));
-/* -ENOENT when there is no file; -EBADMSG when it is not a state file. */
+/*
+ * -ENOENT when there is no file; -EINVAL when it is not a regular file (a
+ * symlink included) or too big; -EBADMSG when it is not a state file.
+ */
 int tn_state_load(const char *file, struct tn_state *s) __attribute__((warn_unused_result));
 /* Removes the temporary file a save of file leaves when killed: 0, or -errno (ENOENT is 0). */
 int tn_state_tmp_unlink(const char *file) __attribute__((warn_unused_result));
