@@ -8,6 +8,9 @@
  *
  *   floor bridge NETNS BRIDGE HOSTVETH ADDR/PLEN GW   veth with its peer eth0 in
  *       NETNS, host end on BRIDGE and up, hairpin; in NETNS: ADDR, up, default via GW
+ *   floor bridge-garp NETNS BRIDGE HOSTVETH ADDR/PLEN GW   the same, with arp_notify=1 on
+ *       eth0 before its address, as the plugins set it: the pod announces itself
+ *       with a gratuitous ARP when eth0 comes up, which the bridge floods to every port
  *   floor ptp NETNS HOSTVETH ADDR GW                   veth, host end up with GW/32 and
  *       a /32 route to ADDR; in NETNS: ADDR/32, up, GW/32 on link, default via GW
  *   floor del HOSTVETH                                 delete the host end (and so the pair)
@@ -17,6 +20,7 @@
 #include <fcntl.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
@@ -224,10 +228,24 @@ static int pod_enter(int podfd)
 	return nl_open();
 }
 
-static void pod_finish(int fd, struct msg *m, struct in_addr a, int plen, struct in_addr gw, bool onlink_gw)
+static void pod_finish(int fd, struct msg *m, struct in_addr a, int plen, struct in_addr gw, bool onlink_gw,
+		       bool garp)
 {
 	int eth0 = ifindex(fd, "eth0");
 
+	if (garp) {
+		struct rtattr *spec, *inet, *conf;
+
+		link_msg(m, RTM_SETLINK, 0, AF_UNSPEC, eth0, 0);
+		spec = put(m, IFLA_AF_SPEC | NLA_F_NESTED, NULL, 0);
+		inet = put(m, AF_INET | NLA_F_NESTED, NULL, 0);
+		conf = put(m, IFLA_INET_CONF | NLA_F_NESTED, NULL, 0);
+		put_u32(m, IPV4_DEVCONF_ARP_NOTIFY, 1);
+		end(m, conf);
+		end(m, inet);
+		end(m, spec);
+		talk(fd, m, "setting arp_notify");
+	}
 	addr_add(fd, m, eth0, a, plen);
 	link_msg(m, RTM_NEWLINK, 0, AF_UNSPEC, eth0, IFF_UP);
 	talk(fd, m, "setting eth0 up");
@@ -236,7 +254,7 @@ static void pod_finish(int fd, struct msg *m, struct in_addr a, int plen, struct
 	route_add(fd, m, eth0, &(struct in_addr){ 0 }, 0, &gw);
 }
 
-static void bridge_add(char **argv)
+static void bridge_add(char **argv, bool garp)
 {
 	struct msg m = { 0 };
 	int fd = nl_open(), podfd = ns_open(argv[0]), veth, plen;
@@ -255,7 +273,7 @@ static void bridge_add(char **argv)
 	put(&m, IFLA_BRPORT_MODE, &on, sizeof(on));
 	end(&m, nest);
 	talk(fd, &m, "turning hairpin on");
-	pod_finish(pod_enter(podfd), &m, addr(argv[3]), plen, addr(argv[4]), false);
+	pod_finish(pod_enter(podfd), &m, addr(argv[3]), plen, addr(argv[4]), false, garp);
 }
 
 static void ptp_add(char **argv)
@@ -268,7 +286,7 @@ static void ptp_add(char **argv)
 	veth = ifindex(fd, argv[1]);
 	addr_add(fd, &m, veth, gw, 32);
 	route_add(fd, &m, veth, &pod, 32, NULL);
-	pod_finish(pod_enter(podfd), &m, pod, 32, gw, true);
+	pod_finish(pod_enter(podfd), &m, pod, 32, gw, true, false);
 }
 
 static void del(const char *host)
@@ -284,13 +302,16 @@ static void del(const char *host)
 int main(int argc, char **argv)
 {
 	if (argc == 7 && !strcmp(argv[1], "bridge"))
-		bridge_add(argv + 2);
+		bridge_add(argv + 2, false);
+	else if (argc == 7 && !strcmp(argv[1], "bridge-garp"))
+		bridge_add(argv + 2, true);
 	else if (argc == 6 && !strcmp(argv[1], "ptp"))
 		ptp_add(argv + 2);
 	else if (argc == 3 && !strcmp(argv[1], "del"))
 		del(argv[2]);
 	else {
 		fprintf(stderr, "usage: floor bridge NETNS BRIDGE HOSTVETH ADDR/PLEN GW\n"
+				"       floor bridge-garp NETNS BRIDGE HOSTVETH ADDR/PLEN GW\n"
 				"       floor ptp NETNS HOSTVETH ADDR GW\n"
 				"       floor del HOSTVETH\n");
 		return 2;

@@ -48,9 +48,16 @@ static const char *const plugins[] = { "loopback", "bridge", "ptp", "host-local"
 /*
  * What the third lane runs: the floor program for a bridge or a ptp ADD, or,
  * for podman's chain, netavark (podman's own network backend) on the same
- * bridge network and port mapping.
+ * bridge network and port mapping. FLOOR_BRIDGE_GARP is the bridge floor with
+ * arp_notify on the pod's interface, as the plugins (ours and the reference's)
+ * set it: its pod's gratuitous ARP is flooded to every port of the bridge.
  */
-enum floor_kind { FLOOR_NONE, FLOOR_BRIDGE, FLOOR_PTP, FLOOR_NETAVARK };
+enum floor_kind { FLOOR_NONE, FLOOR_BRIDGE, FLOOR_BRIDGE_GARP, FLOOR_PTP, FLOOR_NETAVARK };
+
+static bool floor_bridged(enum floor_kind k)
+{
+	return k == FLOOR_BRIDGE || k == FLOOR_BRIDGE_GARP;
+}
 
 #define NETAVARK "/usr/lib/podman/netavark"
 /* netavark's --config directory, on the throwaway node's tmpfs. */
@@ -72,6 +79,8 @@ static const char *const CHAIN_PODMAN[] = { "portmap", "firewall", "tuning", NUL
 
 static const struct netdef NET_LO = { "loopback", "loopback", "loopback", false, false, FLOOR_NONE, NULL };
 static const struct netdef NET_BR = { "bridge", "bridge", "bridge", false, false, FLOOR_BRIDGE, NULL };
+static const struct netdef NET_BRG = { "bridge-garp", "bridge (GARP floor)", "bridge", false,
+				       false, FLOOR_BRIDGE_GARP, NULL };
 static const struct netdef NET_BRM = { "bridge-masq", "bridge ipMasq", "bridge", true, false, FLOOR_BRIDGE, NULL };
 static const struct netdef NET_PTP = { "ptp", "ptp", "ptp", false, false, FLOOR_PTP, NULL };
 static const struct netdef NET_PTP6 = { "ptp-dual", "ptp dual-stack", "ptp", false, true, FLOOR_NONE, NULL };
@@ -660,7 +669,7 @@ static void net_init(struct net *n, const struct netdef *d, bool floor)
 				 "{\"cniVersion\":\"1.0.0\",\"name\":\"%s\",\"type\":\"ptp\",\"ipMasq\":%s,%s}",
 				 n->name[l], d->masq ? "true" : "false", ipam);
 	}
-	if (n->lane[FLOOR] && d->floor == FLOOR_BRIDGE)
+	if (n->lane[FLOOR] && floor_bridged(d->floor))
 		sh("ip link add %s type bridge && ip addr add 10.%d.0.1/16 dev %s && ip link set %s up",
 		   n->bridge[FLOOR], n->octet[FLOOR], n->bridge[FLOOR], n->bridge[FLOOR]);
 }
@@ -764,14 +773,15 @@ static void inv_floor(struct inv *v, const struct net *n, const struct pod *p, i
 
 	snprintf(path, sizeof(path), "%s/floor", B.tools);
 	snprintf(addr, sizeof(addr), "10.%d.%d.%d%s", o, i / 250, i % 250 + 2,
-		 n->d->floor == FLOOR_BRIDGE ? "/16" : "");
+		 floor_bridged(n->d->floor) ? "/16" : "");
 	snprintf(gw, sizeof(gw), "10.%d.255.254", o);
-	if (n->d->floor == FLOOR_BRIDGE)
+	if (floor_bridged(n->d->floor))
 		snprintf(gw, sizeof(gw), "10.%d.0.1", o);
 	if (!add)
 		inv_argv(v, path, (const char *[]){ "del", p->veth, NULL });
-	else if (n->d->floor == FLOOR_BRIDGE)
-		inv_argv(v, path, (const char *[]){ "bridge", p->ns[FLOOR], n->bridge[FLOOR], p->veth, addr, gw, NULL });
+	else if (floor_bridged(n->d->floor))
+		inv_argv(v, path, (const char *[]){ n->d->floor == FLOOR_BRIDGE ? "bridge" : "bridge-garp",
+						    p->ns[FLOOR], n->bridge[FLOOR], p->veth, addr, gw, NULL });
 	else
 		inv_argv(v, path, (const char *[]){ "ptp", p->ns[FLOOR], p->veth, addr, gw, NULL });
 }
@@ -1068,7 +1078,7 @@ static void targets(const char *where, double add, double setup, double del, dou
 /* Phase: one pod at a time on an empty node, ADD then DEL, BENCH_REPS times per network. */
 static void latency(void)
 {
-	const struct netdef *defs[] = { &NET_LO, &NET_BR, &NET_BRM, &NET_PTP, &NET_PTP6, &NET_CHAIN, &NET_PODMAN,
+	const struct netdef *defs[] = { &NET_LO, &NET_BR, &NET_BRG, &NET_BRM, &NET_PTP, &NET_PTP6, &NET_CHAIN, &NET_PODMAN,
 					NULL };
 	struct series add[NLANES] = { 0 }, addc[NLANES] = { 0 }, del[NLANES] = { 0 }, delc[NLANES] = { 0 },
 		      rss[NLANES] = { 0 };
@@ -1292,6 +1302,7 @@ static void scale(void)
 {
 	scale_one(&NET_BRM);
 	scale_one(&NET_BR);
+	scale_one(&NET_BRG);
 	scale_one(&NET_PTP);
 	for (int k = 0; k < 2; k++) {
 		const struct netdef *d = k ? &NET_PODMAN : &NET_CHAIN;
@@ -1494,8 +1505,9 @@ static void usage(void)
 		"  10 below 1000 pods), BENCH_CONC_PODS (100; 25 below 1000 pods), BENCH_LEASES (10000),\n"
 		"  BENCH_SETTLE (seconds to wait at most for an idle machine between phases, 60),\n"
 		"  BENCH_PHASES (all, or a list of startup,sizes,latency,leases,concurrency,scale),\n"
-		"  BENCH_NETS (all, or a list of loopback,bridge,bridge-masq,ptp,ptp-dual,portmap,podman:\n"
-		"  the networks the latency and scale phases run)\n");
+		"  BENCH_NETS (all, or a list of loopback,bridge,bridge-garp,bridge-masq,ptp,ptp-dual,\n"
+		"  portmap,podman: the networks the latency and scale phases run; bridge-garp is bridge\n"
+		"  against a floor whose pod sends the gratuitous ARP the plugins' pods send)\n");
 	exit(2);
 }
 
