@@ -160,6 +160,13 @@ int br_port_setup(struct nl_sock *sk, const struct br_conf *c, int bridge, int i
 	int ret;
 
 	ret = nl_link_set_master(sk, ifindex, bridge, err);
+	/* The kernel says only "Exchange full" (BR_MAX_PORTS is 1024, port 0 unused). */
+	if (ret == -EXFULL) {
+		cni_err_clear(err);
+		return cni_err_set(err, CNI_ERR_NETLINK, ret,
+				   "bridge %s is full (a Linux bridge holds at most 1023 ports): attaching %s",
+				   c->bridge, ifname);
+	}
 	if (!ret && c->hairpin)
 		ret = nl_bridge_port_set_hairpin(sk, ifindex, true, err);
 	if (!ret && c->port_isolation)
