@@ -108,8 +108,8 @@ unit: $(UNIT_BINS) $(SAN_PLUGINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
 	$(Q)if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz-regress; fi
 
-integration: $(SAN_PLUGINS)
-	$(Q)CNIP_BIN=$(abspath $(BUILD)/san/bin) tests/run-integration.sh
+integration: $(SAN_PLUGINS) $(BUILD)/bench/floor
+	$(Q)CNIP_BIN=$(abspath $(BUILD)/san/bin) CNIP_FLOOR=$(abspath $(BUILD)/bench/floor) tests/run-integration.sh
 
 # The load test alone (tests/integration/load.sh, sanitized plugins), its log kept in $(BUILD)/load.
 LOAD_PODS ?= 1000
