@@ -1078,8 +1078,8 @@ static void targets(const char *where, double add, double setup, double del, dou
 /* Phase: one pod at a time on an empty node, ADD then DEL, BENCH_REPS times per network. */
 static void latency(void)
 {
-	const struct netdef *defs[] = { &NET_LO, &NET_BR, &NET_BRG, &NET_BRM, &NET_PTP, &NET_PTP6, &NET_CHAIN, &NET_PODMAN,
-					NULL };
+	const struct netdef *defs[] = { &NET_LO, &NET_BR, &NET_BRG, &NET_BRM, &NET_PTP, &NET_PTP6,
+					&NET_CHAIN, &NET_PODMAN, NULL };
 	struct series add[NLANES] = { 0 }, addc[NLANES] = { 0 }, del[NLANES] = { 0 }, delc[NLANES] = { 0 },
 		      rss[NLANES] = { 0 };
 	double a[NLANES], a90[NLANES], ac[NLANES], dl[NLANES], dc[NLANES], r[NLANES];

@@ -29,7 +29,8 @@ CID=bfpod2 cni_err bridge ADD "$C" 100
 jq_ok "$OUT" '.msg | test("bfbr0") and test("1023|1,023")' "message names the bridge and the limit"
 note "1,024th port refused: $(jq -r .msg <<<"$OUT")"
 assert_eq "$(ip -j link show master bfbr0 | jq length)" 1023 "ports after the failed ADD"
-assert_eq "$(ip -j link show type veth | jq '[.[] | select(.ifname | startswith("veth"))] | length')" 1 "pod veths after the failed ADD (bfpod1's only)"
+pod_veths='[.[] | select(.ifname | startswith("veth"))] | length'
+assert_eq "$(ip -j link show type veth | jq "$pod_veths")" 1 "pod veths after the failed ADD (bfpod1's only)"
 assert_eq "$(ip -n bfpod2 -j link show | jq '[.[] | select(.ifname != "lo")] | length')" 0 "pod interfaces left"
 assert_eq "$(leases)" "$before" "leases after the failed ADD"
 CID=bfpod2 cni_ok bridge DEL "$C"
