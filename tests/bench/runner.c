@@ -121,6 +121,7 @@ struct series {
 static struct {
 	const char *ours, *ref, *tools, *phases, *nets;
 	int pods, bucket, reps, conc_pods, leases, settle;
+	bool shared_node; /* BENCH_NODES=shared: every lane in the runner's own netns */
 	double busy;
 	const char *third; /* what the third column of the table being printed holds */
 	int net_ids, subnet_next;
@@ -325,6 +326,7 @@ struct inv {
 	char env[6][PATH_MAX + 32];
 	char *envp[7];
 	const char *in;
+	const char *node; /* the netns path it runs in; NULL: the runner's */
 };
 
 struct job {
@@ -343,6 +345,7 @@ struct job {
  */
 struct zreq {
 	unsigned int id;
+	char node[64];
 	unsigned int argc, envc;
 	char strings[3 * 8 * (PATH_MAX + 32)];
 };
@@ -363,7 +366,8 @@ static void zygote_serve(int sock)
 		unsigned int id;
 		double t0;
 	} kids[64] = { 0 };
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	char cbuf[CMSG_SPACE(3 * sizeof(int))], cur[64] = "";
+	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	sigset_t mask;
 	int sfd;
 
@@ -427,6 +431,16 @@ static void zygote_serve(int sock)
 			;
 		if (k == 64)
 			_exit(1);
+		/* The child is born in its lane's node; switching is not timed. */
+		if (strcmp(cur, q.node)) {
+			int fd = q.node[0] ? open(q.node, O_RDONLY | O_CLOEXEC) : home;
+
+			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+				_exit(1);
+			if (fd != home)
+				close(fd);
+			snprintf(cur, sizeof(cur), "%s", q.node);
+		}
 		kids[k].id = q.id;
 		kids[k].t0 = now_ms();
 		pid = fork();
@@ -492,6 +506,7 @@ static void job_start(struct job *j, struct inv *v)
 	j->out = memfd("bch-out");
 	j->err = memfd("bch-err");
 	j->id = q.id = ++ids;
+	snprintf(q.node, sizeof(q.node), "%s", v->node ? v->node : "");
 	q.argc = q.envc = 0;
 	for (int i = 0; v->argv[i]; i++, q.argc++)
 		p = stpcpy(p, v->argv[i]) + 1;
@@ -629,6 +644,36 @@ static void netns_del(const char *path)
 	unlink(path);
 }
 
+/*
+ * Each lane's node: a netns of its own that holds only that lane's pods, as a
+ * node of a cluster does (the plugins' veths, routes, rules and sysctls of one
+ * lane never share tables with another's). BENCH_NODES=shared puts every lane
+ * in the runner's own netns, as earlier runs did.
+ */
+static const char *lane_node(int lane)
+{
+	static const char *const path[NLANES] = { "/run/netns/bchnode-o", "/run/netns/bchnode-r",
+						  "/run/netns/bchnode-f" };
+
+	return B.shared_node ? NULL : path[lane];
+}
+
+/* ip(8)'s option for a lane's node. */
+static const char *ip_n(int lane)
+{
+	static const char *const opt[NLANES] = { "-n bchnode-o", "-n bchnode-r", "-n bchnode-f" };
+
+	return B.shared_node ? "" : opt[lane];
+}
+
+static void nodes_add(void)
+{
+	for (int l = 0; l < NLANES && !B.shared_node; l++) {
+		netns_add(lane_node(l));
+		sh("ip %s link set lo up", ip_n(l));
+	}
+}
+
 static int subnet_octet(void)
 {
 	if (B.subnet_next > 250)
@@ -670,8 +715,9 @@ static void net_init(struct net *n, const struct netdef *d, bool floor)
 				 n->name[l], d->masq ? "true" : "false", ipam);
 	}
 	if (n->lane[FLOOR] && floor_bridged(d->floor))
-		sh("ip link add %s type bridge && ip addr add 10.%d.0.1/16 dev %s && ip link set %s up",
-		   n->bridge[FLOOR], n->octet[FLOOR], n->bridge[FLOOR], n->bridge[FLOOR]);
+		sh("ip %s link add %s type bridge && ip %s addr add 10.%d.0.1/16 dev %s && ip %s link set %s up",
+		   ip_n(FLOOR), n->bridge[FLOOR], ip_n(FLOOR), n->octet[FLOOR], n->bridge[FLOOR], ip_n(FLOOR),
+		   n->bridge[FLOOR]);
 }
 
 /* The plugins leave their bridges behind, as on a node; the next network starts clean. */
@@ -679,7 +725,7 @@ static void net_fini(struct net *n)
 {
 	for (int l = 0; l < NLANES; l++)
 		if (n->lane[l] && !strcmp(n->d->type, "bridge"))
-			sh("ip link del %s 2>/dev/null || true", n->bridge[l]);
+			sh("ip %s link del %s 2>/dev/null || true", ip_n(l), n->bridge[l]);
 }
 
 static void pod_init(struct pod *p, const struct net *n, int i)
@@ -818,6 +864,12 @@ static char *inv_netavark(struct inv *v, const struct net *n, const struct pod *
 	return json;
 }
 
+static struct sample run_in(struct inv *v, int lane, const char *what, char **out)
+{
+	v->node = lane_node(lane);
+	return run(v, what, out);
+}
+
 /*
  * One pod's ADD (or DEL) in one lane, as libcni runs a conflist: ADD runs the
  * network's plugin, then each chained plugin with the result so far as its
@@ -836,13 +888,13 @@ static struct sample pod_cmd(const struct net *n, struct pod *p, int lane, int i
 		 : lane_name[lane], n->d->label, add ? "ADD" : "DEL", i);
 	if (lane == FLOOR && n->d->floor == FLOOR_NETAVARK) {
 		conf = inv_netavark(&v, n, p, i, add);
-		acc = run(&v, what, NULL);
+		acc = run_in(&v, lane, what, NULL);
 		free(conf);
 		return acc;
 	}
 	if (lane == FLOOR) {
 		inv_floor(&v, n, p, i, add);
-		return run(&v, what, NULL);
+		return run_in(&v, lane, what, NULL);
 	}
 	while (chain && chain[len])
 		len++;
@@ -850,12 +902,12 @@ static struct sample pod_cmd(const struct net *n, struct pod *p, int lane, int i
 		for (int k = len - 1; k >= 0; k--) {
 			conf = chain_conf(n, lane, i, chain[k], p->res[lane]);
 			inv_cni(&v, lane_dir(lane), chain[k], "DEL", p->cid[lane], p->ns[lane], conf);
-			sample_add(&acc, run(&v, what, NULL));
+			sample_add(&acc, run_in(&v, lane, what, NULL));
 			free(conf);
 		}
 		conf = with_prev(n->conf[lane], p->res[lane]);
 		inv_cni(&v, lane_dir(lane), n->d->type, "DEL", p->cid[lane], p->ns[lane], conf);
-		sample_add(&acc, run(&v, what, NULL));
+		sample_add(&acc, run_in(&v, lane, what, NULL));
 		free(conf);
 		return acc;
 	}
@@ -863,7 +915,7 @@ static struct sample pod_cmd(const struct net *n, struct pod *p, int lane, int i
 		conf = k < 0 ? xstrdup(n->conf[lane]) : chain_conf(n, lane, i, chain[k], p->res[lane]);
 		inv_cni(&v, lane_dir(lane), k < 0 ? n->d->type : chain[k], "ADD", p->cid[lane], p->ns[lane], conf);
 		out = NULL;
-		sample_add(&acc, run(&v, what, &out));
+		sample_add(&acc, run_in(&v, lane, what, &out));
 		free(conf);
 		/* A failed plugin prints an error, not a result. */
 		if (acc.ok) {
@@ -904,8 +956,12 @@ static void header(void)
 	       B.ours, env_str("BENCH_OURS_VERSION", "?"), B.ref, env_str("BENCH_REF_VERSION", "?"), B.tools,
 	       NETAVARK, access(NETAVARK, X_OK) ? "missing" : env_str("BENCH_NETAVARK_VERSION", "?"));
 	printf("- parameters: BENCH_PODS=%d BENCH_BUCKET=%d BENCH_REPS=%d BENCH_CONC_PODS=%d BENCH_LEASES=%d "
-	       "BENCH_SETTLE=%d BENCH_PHASES=%s BENCH_NETS=%s\n",
-	       B.pods, B.bucket, B.reps, B.conc_pods, B.leases, B.settle, B.phases, B.nets);
+	       "BENCH_SETTLE=%d BENCH_PHASES=%s BENCH_NETS=%s BENCH_NODES=%s\n",
+	       B.pods, B.bucket, B.reps, B.conc_pods, B.leases, B.settle, B.phases, B.nets,
+	       B.shared_node ? "shared" : "lane");
+	printf("- nodes: %s\n", B.shared_node ? "every lane's pods on one node (the runner's netns)"
+		: "each lane in a node netns of its own, holding only that lane's pods; the lanes "
+		  "interleave on one machine");
 	printf("- times are wall medians from spawn to reap unless a row says otherwise; CPU is user+system "
 	       "of the plugin and the IPAM plugin it runs; RSS is the larger peak of the two\n");
 	fflush(stdout);
@@ -1341,6 +1397,7 @@ static void conc_lane(struct net *n, struct pod *pods, int lane, int par, bool a
 					pods[next].ns[lane], conf);
 			}
 			jobs[k].pod = next++;
+			v.node = lane_node(lane);
 			job_start(&jobs[k], &v);
 			free(conf);
 			running++;
@@ -1507,7 +1564,9 @@ static void usage(void)
 		"  BENCH_PHASES (all, or a list of startup,sizes,latency,leases,concurrency,scale),\n"
 		"  BENCH_NETS (all, or a list of loopback,bridge,bridge-garp,bridge-masq,ptp,ptp-dual,\n"
 		"  portmap,podman: the networks the latency and scale phases run; bridge-garp is bridge\n"
-		"  against a floor whose pod sends the gratuitous ARP the plugins' pods send)\n");
+		"  against a floor whose pod sends the gratuitous ARP the plugins' pods send),\n"
+		"  BENCH_NODES (lane: each lane's plugins run in a node netns of the lane's own; shared:\n"
+		"  all lanes in the runner's netns)\n");
 	exit(2);
 }
 
@@ -1530,11 +1589,13 @@ int main(int argc, char **argv)
 	B.conc_pods = env_int("BENCH_CONC_PODS", B.pods >= 1000 ? 100 : 25);
 	B.leases = env_int("BENCH_LEASES", 10000);
 	B.settle = env_int("BENCH_SETTLE", 60);
+	B.shared_node = !strcmp(env_str("BENCH_NODES", "lane"), "shared");
 	B.subnet_next = 100;
 	if (!B.ours || !B.tools || B.pods < 1 || B.bucket < 1 || B.reps < 1 || B.conc_pods < 1 || B.leases < 0)
 		usage();
 	B.third = "floor";
 	mkdir(NETAVARK_DIR, 0755);
+	nodes_add();
 	header();
 	if (phase("startup"))
 		startup();
