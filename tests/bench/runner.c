@@ -1297,8 +1297,10 @@ static void scale_one(const struct netdef *d)
 	free(pods);
 
 	snprintf(title, sizeof(title), "Scale: %s, %d pods", d->label, B.pods);
-	table(title, "Each pod in its own netns (one per lane: the node holds three times as many netns as "
-		     "pods); medians per bucket. DEL runs in ADD order once all pods exist.");
+	table(title, B.shared_node ? "Each pod in its own netns, every lane's on one node (it holds three times as "
+				     "many pods); medians per bucket. DEL runs in ADD order once all pods exist."
+				   : "Each pod in its own netns, each lane's on a node of its own; medians per bucket. "
+				     "DEL runs in ADD order once all pods exist.");
 	for (int b = 0; b < nb; b++) {
 		int from = b * B.bucket, to = from + B.bucket > B.pods ? B.pods : from + B.bucket;
 
