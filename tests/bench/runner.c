@@ -652,18 +652,23 @@ static void netns_del(const char *path)
  */
 static const char *lane_node(int lane)
 {
-	static const char *const path[NLANES] = { "/run/netns/bchnode-o", "/run/netns/bchnode-r",
-						  "/run/netns/bchnode-f" };
+	static char path[NLANES][32];
 
-	return B.shared_node ? NULL : path[lane];
+	if (B.shared_node)
+		return NULL;
+	snprintf(path[lane], sizeof(path[lane]), "/run/netns/bchnode-%c", lane_char[lane]);
+	return path[lane];
 }
 
-/* ip(8)'s option for a lane's node. */
+/* ip(8)'s option for a lane's node: -n and the name under /run/netns. */
 static const char *ip_n(int lane)
 {
-	static const char *const opt[NLANES] = { "-n bchnode-o", "-n bchnode-r", "-n bchnode-f" };
+	static char opt[NLANES][32];
 
-	return B.shared_node ? "" : opt[lane];
+	if (B.shared_node)
+		return "";
+	snprintf(opt[lane], sizeof(opt[lane]), "-n %s", strrchr(lane_node(lane), '/') + 1);
+	return opt[lane];
 }
 
 static void nodes_add(void)
@@ -1245,7 +1250,7 @@ static void scale_one(const struct netdef *d)
 	int errors[NLANES] = { 0 }, order[NLANES], nb = (B.pods + B.bucket - 1) / B.bucket;
 	struct pod *pods = xcalloc(B.pods, sizeof(*pods));
 	double v[NLANES], first[NLANES], last[NLANES];
-	char title[160], label[96];
+	char title[160], label[96], intro[256];
 	struct net n;
 
 	if (!listed(B.nets, d->key)) {
@@ -1297,10 +1302,10 @@ static void scale_one(const struct netdef *d)
 	free(pods);
 
 	snprintf(title, sizeof(title), "Scale: %s, %d pods", d->label, B.pods);
-	table(title, B.shared_node ? "Each pod in its own netns, every lane's on one node (it holds three times as "
-				     "many pods); medians per bucket. DEL runs in ADD order once all pods exist."
-				   : "Each pod in its own netns, each lane's on a node of its own; medians per bucket. "
-				     "DEL runs in ADD order once all pods exist.");
+	snprintf(intro, sizeof(intro), "Each pod in its own netns, %s; medians per bucket. DEL runs in ADD order "
+		 "once all pods exist.", B.shared_node ? "every lane's on one node (it holds three times as many pods)"
+						       : "each lane's on a node of its own");
+	table(title, intro);
 	for (int b = 0; b < nb; b++) {
 		int from = b * B.bucket, to = from + B.bucket > B.pods ? B.pods : from + B.bucket;
 
