@@ -1041,35 +1041,23 @@ static void settle(void)
 }
 
 /*
- * The lanes' order for round i: every permutation in turn, so that each lane
- * follows each other lane equally often. A veth delete's wall time depends on
- * what ran just before it (RCU grace periods in flight); with rotation alone the
- * floor's DEL always came right after the reference's and ours after the floor's,
- * and one pod's DEL was 1.4-1.6x the floor's where alternating orders give 1.0x.
+ * The order of n programs in round i: the n! permutations in turn (i's
+ * factorial digits pick from what is left), so each follows each other one
+ * about equally often. What ran just before moves a measurement: a veth delete's
+ * wall time depends on the RCU grace periods in flight, and with the lanes
+ * rotated the floor's DEL always came right after the reference's and ours
+ * after the floor's (one pod's DEL read 1.4-1.6x the floor's, 1.0x with
+ * alternating orders); in start-up's fixed order the trivial program always ran
+ * right after the reference's Go binary and its median moved from 2.4 to 3.2 ms
+ * between rows of one run.
  */
-static void lane_order(int i, int order[NLANES])
+static void order_of(int i, int n, int *order)
 {
-	static const int perm[][NLANES] = { { 0, 1, 2 }, { 1, 2, 0 }, { 2, 0, 1 },
-					    { 0, 2, 1 }, { 2, 1, 0 }, { 1, 0, 2 } };
-	_Static_assert(NLANES == 3, "one permutation table per lane count");
-
-	memcpy(order, perm[i % 6], sizeof(perm[0]));
-}
-
-/*
- * The order of start-up's four programs in round i: the 24 permutations in
- * turn (i's factorial digits pick from what is left), so each program follows
- * each other one equally often. In a fixed order the trivial program always
- * ran right after the reference's Go binary, and its median moved from 2.4 to
- * 3.2 ms between rows of one run.
- */
-static void startup_order(int i, int order[NLANES + 1])
-{
-	int left[NLANES + 1], n = NLANES + 1;
+	int left[NLANES + 1];
 
 	for (int k = 0; k < n; k++)
 		left[k] = k;
-	for (int k = 0; k < NLANES + 1; k++, n--) {
+	for (int k = 0; n > 0; k++, n--) {
 		int pick = i % n;
 
 		i /= n;
@@ -1108,7 +1096,7 @@ static void startup(void)
 		for (int i = 0; i < reps; i++) {
 			int order[NLANES + 1];
 
-			startup_order(i, order);
+			order_of(i, NLANES + 1, order);
 			for (int k = 0; k <= NLANES; k++) {
 				int l = order[k];
 				char *dir, *slash;
@@ -1250,7 +1238,7 @@ static void latency(void)
 		for (int i = 0; i < reps; i++) {
 			pod_init(&p, &n, i);
 			pod_netns(&p, &n, true);
-			lane_order(i, order);
+			order_of(i, NLANES, order);
 			for (int k = 0; k < NLANES; k++) {
 				int l = order[k];
 				struct sample s;
@@ -1333,7 +1321,7 @@ static void scale_one(const struct netdef *d)
 			fprintf(stderr, "bench: scale, %s: ADD %d/%d\n", d->label, i, B.pods);
 		pod_init(&pods[i], &n, i);
 		pod_netns(&pods[i], &n, true);
-		lane_order(i, order);
+		order_of(i, NLANES, order);
 		for (int k = 0; k < NLANES; k++) {
 			int l = order[k];
 			struct sample s;
@@ -1349,7 +1337,7 @@ static void scale_one(const struct netdef *d)
 	for (int i = 0; i < B.pods; i++) {
 		if (i % 100 == 0)
 			fprintf(stderr, "bench: scale, %s: DEL %d/%d\n", d->label, i, B.pods);
-		lane_order(i, order);
+		order_of(i, NLANES, order);
 		for (int k = 0; k < NLANES; k++) {
 			int l = order[k];
 			struct sample s;
@@ -1516,7 +1504,7 @@ static void concurrency(void)
 
 		fprintf(stderr, "bench: concurrency %d\n", pars[p]);
 		settle();
-		lane_order((int)p, order);
+		order_of((int)p, NLANES, order);
 		for (int k = 0; k < NLANES; k++) {
 			int l = order[k], errors = 0;
 			double t;
