@@ -1073,7 +1073,9 @@ static void startup(void)
 	char path[NLANES + 1][PATH_MAX], label[64];
 	/* A start is a few ms: many rounds cost little and steady the medians. */
 	int reps = B.reps * 8;
-	struct inv v;
+	/* Each program's invocation, made once per row: the rounds only run them. */
+	struct inv v[NLANES + 1];
+	bool present[NLANES + 1];
 	struct sample s;
 
 	settle();
@@ -1089,9 +1091,15 @@ static void startup(void)
 		if (access(path[OURS], X_OK))
 			continue;
 		for (int l = 0; l <= NLANES; l++) {
+			char *slash = strrchr(path[l], '/');
+
 			series_reset(&w[l]);
 			series_reset(&c[l]);
 			series_reset(&r[l]);
+			present[l] = !access(path[l], X_OK);
+			*slash = '\0';
+			inv_cni(&v[l], path[l], slash + 1, "VERSION", "bch", "/run/netns/none", conf);
+			*slash = '/';
 		}
 		for (int i = 0; i < reps; i++) {
 			int order[NLANES + 1];
@@ -1099,16 +1107,10 @@ static void startup(void)
 			order_of(i, NLANES + 1, order);
 			for (int k = 0; k <= NLANES; k++) {
 				int l = order[k];
-				char *dir, *slash;
 
-				if (access(path[l], X_OK))
+				if (!present[l])
 					continue;
-				dir = xstrdup(path[l]);
-				slash = strrchr(dir, '/');
-				*slash = '\0';
-				inv_cni(&v, dir, slash + 1, "VERSION", "bch", "/run/netns/none", conf);
-				free(dir);
-				s = run(&v, "VERSION", NULL);
+				s = run(&v[l], "VERSION", NULL);
 				series_add(&w[l], s.wall);
 				series_add(&c[l], s.cpu);
 				series_add(&r[l], s.rss);
