@@ -86,7 +86,7 @@ run ip netns exec pod-a ping -c2 -W1 "$b"
 run ip netns exec pod-a ping -6 -c2 -W1 "$b6"
 run ip netns exec pod-a ping -c2 -W1 192.0.2.2
 echo "(the outside host has no route to 10.88.0.0/24: it answered the node's address, masqueraded)"
-run nft list table inet cnip_masquerade
+run nft list table inet cnip_masq
 
 say "The same on a routed point-to-point network (ptp, Calico-style proxy ARP)"
 for p in pod-c pod-d; do

@@ -14,9 +14,11 @@ struct cni_prefix;
 
 /*
  * nftables for the plugins: masquerade, MAC spoof check, hostPort mapping.
- * Every feature keeps one chain per attachment in its own table and finds
- * it through verdict-map elements, so a packet costs a hash lookup and ADD
- * and DEL touch only one attachment's objects. Each change is one nftables
+ * Every feature keeps one chain per attachment in its own table and map
+ * elements keyed by what a packet carries (address, port, ifname), so a
+ * packet costs a hash lookup and ADD and DEL touch only one attachment's
+ * objects. Masquerade's elements hold their owner as data and its chains are
+ * records; the others' elements jump to the chain. Each change is one nftables
  * transaction (all or nothing). Errors: 0 or -errno with err filled (code
  * CNI_ERR_NFT naming the object; CHECK differences CNI_ERR_CHECK, -ENOENT).
  */
@@ -38,14 +40,15 @@ struct nft_attach {
 /*
  * Masquerade traffic from each pod address of ips (with the pod's prefix
  * length, "10.22.0.5/16") to anything outside that prefix, except multicast.
- * Table "inet cnip_masquerade". Idempotent: a repeated ADD leaves the same
+ * Table "inet cnip_masq". Idempotent: a repeated ADD leaves the same
  * ruleset; an address owned by another attachment is taken over.
  */
 int nft_masq_add(struct nft_sock *s, const struct nft_attach *a, const struct cni_prefix *ips,
 		 size_t n, struct cni_err *err) __attribute__((warn_unused_result));
 
 /*
- * Removes the attachment's masquerade: ours, and what the reference plugins
+ * Removes the attachment's masquerade: ours (also what versions with table
+ * inet cnip_masquerade made), and what the reference plugins
  * made for it (iptables chain CNI-<hash> in ip/ip6 nat and its POSTROUTING
  * jumps; rules of table inet cni_plugins_masquerade). ips may be empty (n = 0):
  * what we made is found from a alone. Nothing there is success. Continues
@@ -54,15 +57,20 @@ int nft_masq_add(struct nft_sock *s, const struct nft_attach *a, const struct cn
 int nft_masq_del(struct nft_sock *s, const struct nft_attach *a, const struct cni_prefix *ips,
 		 size_t n, struct cni_err *err) __attribute__((warn_unused_result));
 
-/* 0 if our masquerade for a covers exactly ips; CNI_ERR_CHECK saying what differs. */
+/*
+ * 0 if our masquerade for a covers exactly ips (an attachment made by a
+ * version with table inet cnip_masquerade is checked there); CNI_ERR_CHECK
+ * saying what differs.
+ */
 int nft_masq_check(struct nft_sock *s, const struct nft_attach *a, const struct cni_prefix *ips,
 		   size_t n, struct cni_err *err) __attribute__((warn_unused_result));
 
 /*
- * Removes every attachment of network (ours, and the reference's nftables
- * backend rules) whose (container_id, ifname) is not in keep (GC's
- * cni.dev/valid-attachments as parsed). Continues past errors and returns
- * the first one.
+ * Removes every attachment of network (ours, those of table inet
+ * cnip_masquerade, and the reference's nftables backend rules) whose
+ * (container_id, ifname) is not in keep (GC's cni.dev/valid-attachments as
+ * parsed), and the table inet cnip_masquerade once it serves no address.
+ * Continues past errors and returns the first one.
  */
 int nft_masq_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep,
 		size_t nkeep, struct cni_err *err) __attribute__((warn_unused_result));

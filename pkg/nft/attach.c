@@ -31,13 +31,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include "attach.h"
 
-enum tag_kind { TAG_ELEM = 1, TAG_TAKEOVER, TAG_GUARD, TAG_CHAIN };
+enum tag_kind { TAG_ELEM = 1, TAG_TAKEOVER, TAG_GUARD, TAG_CHAIN, TAG_LAZY };
 #define TAG(kind, i) ((int)(kind) << 20 | (int)(i))
 #define TAG_KIND(t) ((t) < 0 ? 0 : (t) >> 20)
 #define TAG_IDX(t) ((t) & 0xfffff)
@@ -189,13 +190,11 @@ static int rules_match(const struct nft_att *t, const struct nft_rules *have, si
 /* The keys the rules of an attachment chain serve (features that record them). */
 static int rule_keys(const struct nft_feature *f, const struct nft_rules *have, struct nft_keys *out)
 {
-	struct nft_key k;
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; !ret && f->rule_key && i < have->n; i++)
-		if (f->rule_key(have->v[i], &k))
-			ret = nft_keys_add(out, &k);
+	for (i = 0; !ret && f->rule_keys && i < have->n; i++)
+		ret = f->rule_keys(have->v[i], out);
 	return ret;
 }
 
@@ -222,7 +221,8 @@ static int b_base(struct nft_batch *b, const struct nft_feature *f, const bool *
 	size_t i, j;
 
 	for (i = 0; !ret && i < f->nmaps; i++)
-		ret = nft_b_map(b, &f->maps[i]);
+		if (!f->maps[i].lazy)
+			ret = nft_b_map(b, &f->maps[i]);
 	for (i = 0; !ret && i < f->nbases; i++) {
 		const struct nft_base *bc = &f->bases[i];
 
@@ -240,6 +240,37 @@ static int b_base(struct nft_batch *b, const struct nft_feature *f, const bool *
 
 			ret = nft_b_rule_add(b, r, what);
 		}
+	}
+	return ret;
+}
+
+/*
+ * The lazy maps the keys need and the kernel lacks, each with its rule first
+ * in bases[0]. The map goes in with EXCL: an ADD that made it first fails
+ * this batch with EEXIST and the retry finds it.
+ */
+static int b_lazy(struct nft_sock *s, struct nft_batch *b, const struct nft_feature *f,
+		  const struct nft_keys *keys)
+{
+	size_t i, j;
+	int ret = 0;
+
+	for (i = 0; !ret && i < keys->n; i++) {
+		const struct nft_map *m = &f->maps[keys->v[i].map];
+		char what[NFT_WHAT_MAX] = "";
+		bool seen = false;
+
+		for (j = 0; j < i; j++)
+			seen |= keys->v[j].map == keys->v[i].map;
+		if (!m->lazy || seen)
+			continue;
+		ret = nft_map_get(s, m);
+		if (ret != -ENOENT)
+			continue;
+		ret = nft_b_map(b, m);
+		nft_batch_tag(b, TAG(TAG_LAZY, i));
+		if (!ret)
+			ret = nft_b_rule_insert(b, f->lazy_rule(m, what), what);
 	}
 	return ret;
 }
@@ -331,6 +362,14 @@ static int add_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 		match = ret;
 	}
 	ret = b_base(&b, f, missing);
+	if (!ret && f->lazy_rule) {
+		ret = b_lazy(s, &b, f, &st->keys);
+		if (ret < 0 && ret != -ENOMEM) {
+			cni_err_set(err, CNI_ERR_NFT, ret, "nftables: looking up the maps of %s %s",
+				    fam(f), f->table);
+			goto out;
+		}
+	}
 	snprintf(comment, sizeof(comment), "net: %s, if: %s, id: %s", st->t.a->network,
 		 st->t.a->ifname, st->t.a->container_id);
 	if (!ret && xe == -ENOENT) {
@@ -461,7 +500,7 @@ static int del_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 		return 0;	/* no chain, so no element can lead to it: nothing of ours is left */
 	if (ret == 0 && st->listed && !st->listing)
 		ret = list_maps(s, f, &st->own);
-	if (ret == 0 && !st->listed && f->rule_key)
+	if (ret == 0 && !st->listed && f->rule_keys)
 		ret = nft_dump_rules(s, f->family, f->table, chain, &have);
 	if (ret < 0) {
 		ret = cni_err_set(err, CNI_ERR_NFT, ret, "nftables: looking up chain %s %s %s", fam(f),
@@ -477,8 +516,14 @@ static int del_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 		memcpy(k.data, es->v[i].key, es->v[i].klen);
 		ret = nft_keys_add(&keys, &k);
 	}
+	/*
+	 * The spec's keys are a guess (a pod's address may read back with another
+	 * prefix length); a lazy map's key names the map, which may not exist, so
+	 * those come only from the chain's rules, which say what ADD made.
+	 */
 	for (i = 0; !st->listed && !ret && st->hint && i < st->hint->n; i++)
-		ret = nft_keys_add(&keys, &st->hint->v[i]);
+		if (!f->maps[st->hint->v[i].map].lazy || !f->rule_keys)
+			ret = nft_keys_add(&keys, &st->hint->v[i]);
 	if (!ret && !st->listed)
 		ret = rule_keys(f, &have, &keys);
 	for (i = 0; !ret && i < keys.n; i++)
@@ -517,7 +562,7 @@ static int del_chain(struct nft_sock *s, const struct nft_att *t, const struct n
 	int ret;
 
 	/* Nothing tells which elements lead to the chain: list the maps from the start. */
-	st.listed = listing || (!t->f->rule_key && (!hint || !hint->n));
+	st.listed = listing || (!t->f->rule_keys && (!hint || !hint->n));
 	ret = nft_retry(s, del_once, &st, err);
 	nft_elems_free(&st.own);
 	nft_keys_free(&st.skip);
@@ -554,13 +599,53 @@ int nft_attach_del(struct nft_sock *s, const struct nft_feature *f, const struct
 
 /* ---- CHECK ---- */
 
+/* The set rule r looks up into buf ("" if none). */
+static void rule_set(const struct nftnl_rule *r, char *buf, size_t size)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+
+	buf[0] = '\0';
+	while (it && !buf[0] && (e = nftnl_expr_iter_next(it))) {
+		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+		if (name && !strcmp(name, "lookup") && nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_SET))
+			snprintf(buf, size, "%s", nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+	}
+	if (it)
+		nftnl_expr_iter_destroy(it);
+}
+
+/* 1 if r is the rule of one of f's lazy maps (lazy[i] set for it), 0 if not, -ENOMEM. */
+static int lazy_match(const struct nft_feature *f, const struct nftnl_rule *r, bool *lazy)
+{
+	char set[NFT_NAME_MAX], what[NFT_WHAT_MAX];
+	size_t i;
+	int same;
+
+	rule_set(r, set, sizeof(set));
+	for (i = 0; set[0] && i < f->nmaps; i++) {
+		if (!f->maps[i].lazy || strcmp(f->maps[i].name, set))
+			continue;
+		same = nft_rule_same(f->lazy_rule(&f->maps[i], what), r, false);
+		if (same > 0)
+			lazy[i] = true;
+		return same;
+	}
+	return 0;
+}
+
+/*
+ * The base chain: its hook, its fixed rules last, and before them (bases[0]
+ * only) nothing but the rules of lazy maps; lazy[i] set for each one found.
+ */
 static int check_base(struct nft_sock *s, const struct nft_feature *f, const struct nft_base *bc,
-		      struct cni_err *err)
+		      bool *lazy, struct cni_err *err)
 {
 	struct nft_rules have = { 0 };
 	struct nft_chain_info ci;
+	size_t i, lead = 0;
 	int ret, same = 1;
-	size_t i;
 
 	ret = nft_chain_get(s, f->family, f->table, bc->name, &ci);
 	if (ret == -ENOENT)
@@ -577,18 +662,23 @@ static int check_base(struct nft_sock *s, const struct nft_feature *f, const str
 	if (ret < 0)
 		return cni_err_set(err, CNI_ERR_NFT, ret, "nftables: listing chain %s %s %s", fam(f),
 				   f->table, bc->name);
+	if (lazy && have.n > bc->nrules)
+		lead = have.n - bc->nrules;
+	for (i = 0; same > 0 && i < lead; i++)
+		same = lazy_match(f, have.v[i], lazy);
 	/* Comments are not compared: rules written by earlier versions may carry one. */
-	for (i = 0; same > 0 && i < bc->nrules && i < have.n; i++) {
+	for (i = 0; same > 0 && i < bc->nrules && lead + i < have.n; i++) {
 		char what[NFT_WHAT_MAX];
 
-		same = nft_rule_same(bc->rule(i, bc->arg, what), have.v[i], false);
+		same = nft_rule_same(bc->rule(i, bc->arg, what), have.v[lead + i], false);
 	}
 	if (same < 0)
 		ret = cni_err_set(err, CNI_ERR_INTERNAL, same, "%s", f->what);
-	else if (!same || have.n != bc->nrules)
+	else if (!same || have.n != lead + bc->nrules)
 		ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
-				  "%s: chain %s %s %s does not hold just its %zu rules (has %zu)", f->what,
-				  fam(f), f->table, bc->name, bc->nrules, have.n);
+				  "%s: chain %s %s %s does not hold just its %zu rules%s (has %zu)", f->what,
+				  fam(f), f->table, bc->name, bc->nrules,
+				  lazy ? " and those of its maps" : "", have.n);
 	nft_rules_free(&have);
 	return ret;
 }
@@ -623,9 +713,9 @@ static int check_attachment(struct nft_sock *s, const struct nft_att *t, struct 
 	return ret;
 }
 
-/* Each key's element must lead to the chain. */
+/* Each key's element must lead to the chain (name it, in an owner map), and a lazy map have its rule. */
 static int check_elems(struct nft_sock *s, const struct nft_att *t, const struct nft_keys *keys,
-		       struct cni_err *err)
+		       const bool *lazy, struct cni_err *err)
 {
 	const struct nft_feature *f = t->f;
 	struct nft_elems el = { 0 };
@@ -641,7 +731,16 @@ static int check_elems(struct nft_sock *s, const struct nft_att *t, const struct
 		if (ret < 0)
 			cni_err_set(err, CNI_ERR_NFT, ret, "nftables: reading map %s %s %s", fam(f),
 				    f->table, m->name);
-		else if (el.n != 1 || el.v[0].verdict != f->verdict || strcmp(el.v[0].chain, t->chain))
+		else if (m->owner && (el.n != 1 || !nft_elem_leads_to(&el.v[0], t->chain)))
+			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "%s: map %s %s %s holds %s %s%s",
+					  f->what, fam(f), f->table, m->name, k,
+					  el.n ? "for owner " : "for nobody", el.n ? el.v[0].chain : "");
+		else if (m->lazy && !lazy[keys->v[i].map])
+			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
+					  "%s: chain %s %s %s does not look up map %s", f->what, fam(f),
+					  f->table, f->bases[0].name, m->name);
+		else if (!m->owner &&
+			 (el.n != 1 || el.v[0].verdict != f->verdict || strcmp(el.v[0].chain, t->chain)))
 			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "%s: map %s %s %s sends %s %s%s",
 					  f->what, fam(f), f->table, m->name, k,
 					  el.n ? "to chain " : "nowhere", el.n ? el.v[0].chain : "");
@@ -655,6 +754,7 @@ int nft_attach_check(struct nft_sock *s, const struct nft_feature *f,
 {
 	struct nft_keys keys = { 0 };
 	struct nft_att t;
+	bool *lazy;
 	size_t i;
 	int ret;
 
@@ -663,8 +763,11 @@ int nft_attach_check(struct nft_sock *s, const struct nft_feature *f,
 		return ret;
 	if (!s)
 		return cni_err_set(err, CNI_ERR_INTERNAL, -EINVAL, "%s: no nftables socket", f->what);
+	lazy = calloc(f->nmaps + 1, sizeof(*lazy));
+	if (!lazy)
+		return cni_err_set(err, CNI_ERR_INTERNAL, -ENOMEM, "%s", f->what);
 	for (i = 0; !ret && i < f->nbases; i++)
-		ret = check_base(s, f, &f->bases[i], err);
+		ret = check_base(s, f, &f->bases[i], i == 0 && f->lazy_rule ? lazy : NULL, err);
 	if (!ret)
 		ret = check_attachment(s, &t, err);
 	if (!ret) {
@@ -673,8 +776,9 @@ int nft_attach_check(struct nft_sock *s, const struct nft_feature *f,
 			cni_err_set(err, CNI_ERR_INTERNAL, ret, "%s", f->what);
 	}
 	if (!ret)
-		ret = check_elems(s, &t, &keys, err);
+		ret = check_elems(s, &t, &keys, lazy, err);
 	nft_keys_free(&keys);
+	free(lazy);
 	return ret;
 }
 
@@ -696,7 +800,7 @@ int nft_attach_gc(struct nft_sock *s, const struct nft_feature *f, const char *n
 	snprintf(what, sizeof(what), "%s GC", f->what);
 	ret = nft_gc_plan(s, f->family, f->table, f->pfx, what, network, keep, n, &kept, &stale, err);
 	/* Features that record no keys in their rules: the maps are listed once, if anything is stale. */
-	if (ret == 0 && stale.n && !f->rule_key) {
+	if (ret == 0 && stale.n && !f->rule_keys) {
 		ret = list_maps(s, f, &listing);
 		if (ret < 0)
 			cni_err_set(err, CNI_ERR_NFT, ret, "nftables: reading table %s %s", fam(f), f->table);
@@ -708,7 +812,7 @@ int nft_attach_gc(struct nft_sock *s, const struct nft_feature *f, const char *n
 		struct nft_att t = { f, NULL, "", NULL };
 
 		snprintf(t.chain, sizeof(t.chain), "%s", stale.v[i]);
-		r = del_chain(s, &t, NULL, f->rule_key ? NULL : &listing, err);
+		r = del_chain(s, &t, NULL, f->rule_keys ? NULL : &listing, err);
 		ret = ret ? ret : r;
 	}
 	if (f->gc_legacy) {

@@ -7,14 +7,18 @@
  * that check their own spec and call nft_attach_add/del/check/gc:
  *
  *   table, family      where everything lives, e.g. inet cnip_masquerade
- *   maps               verdict maps; element key -> jump/goto attachment chain
+ *   maps               verdict maps (element key -> jump/goto attachment chain)
+ *                      or owner maps (key -> the attachment's hash), see nft_map
  *   bases              base chains: hook, and fixed rules built by index
  *   pfx                attachment chains are pfx H(network) "-" H(ifname ":" cid)
  *   rules(chain, spec) the attachment chain's rules for the feature's spec
  *   keys(spec)         the element keys (map index + bytes) leading there
- *   rule_key(rule)     optional: the key a rule serves (kept in its comment),
+ *   rule_keys(rule)    optional: the keys a rule serves (kept in its comment),
  *                      so DEL without the spec finds the elements; without
  *                      it DEL guesses from the spec, else lists the maps
+ *   lazy_rule(map)     the rule of bases[0] that looks up a lazy map (one per
+ *                      prefix length, say): inserted first, with the map, by
+ *                      the first ADD with a key in it; kept while the table is
  *   stateless          ADD reads nothing, flushes and refills (keys fixed per
  *                      attachment); else ADD reads the chain and releases keys
  *                      it no longer serves
@@ -86,7 +90,9 @@ struct nft_feature {
 	int (*rules)(const char *chain, const void *spec, struct nft_built *v, size_t max);
 	/* The keys of spec appended to out; 0 or -errno. */
 	int (*keys)(const void *spec, struct nft_keys *out);
-	bool (*rule_key)(const struct nftnl_rule *r, struct nft_key *out);
+	/* The keys rule r serves appended to out (none if it serves none); 0 or -ENOMEM. */
+	int (*rule_keys)(const struct nftnl_rule *r, struct nft_keys *out);
+	struct nftnl_rule *(*lazy_rule)(const struct nft_map *m, char what[NFT_WHAT_MAX]);
 	/* spec in a few words for CHECK's messages ("10.22.0.5/16", a MAC). */
 	void (*describe)(const void *spec, char *buf, size_t size);
 	int (*del_legacy)(struct nft_sock *s, const struct nft_attach *a, struct cni_err *err);

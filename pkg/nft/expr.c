@@ -156,6 +156,18 @@ struct nftnl_expr *nft_e_vmap(const char *set, uint32_t sreg)
 	return e;
 }
 
+struct nftnl_expr *nft_e_lookup(const char *set, uint32_t sreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+	}
+	return e;
+}
+
 struct nftnl_expr *nft_e_fib_daddr_type(uint32_t dreg)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("fib");

@@ -518,16 +518,17 @@ static int fw_keys(const void *spec, struct nft_keys *out)
 	return ret;
 }
 
-static bool fw_rule_key(const struct nftnl_rule *r, struct nft_key *out)
+static int fw_rule_keys(const struct nftnl_rule *r, struct nft_keys *out)
 {
 	char c[NFTNL_UDATA_COMMENT_MAXLEN];
 	struct cni_prefix p;
+	struct nft_key k;
 
 	nft_rule_comment(r, c, sizeof(c));
 	if (!c[0] || cni_prefix_parse(c, &p) < 0)
-		return false;
-	key_of(&p.ip, out);
-	return true;
+		return 0;
+	key_of(&p.ip, &k);
+	return nft_keys_add(out, &k);
 }
 
 static void fw_describe(const void *spec, char *buf, size_t size)
@@ -554,7 +555,7 @@ static const struct nft_feature fw_feature = {
 	.rule_comments = true,
 	.rules = fw_rules,
 	.keys = fw_keys,
-	.rule_key = fw_rule_key,
+	.rule_keys = fw_rule_keys,
 	.describe = fw_describe,
 };
 

@@ -118,7 +118,14 @@ const char *nft_family_name(uint16_t family);
 /* The longest element key: a concatenation such as ip6 . l4proto . port is 24 bytes. */
 #define NFT_KEY_MAX 64
 
-/* A named verdict map: where it lives and what its keys are. */
+/*
+ * A named map: where it lives, what its keys are, what its elements hold.
+ * A verdict map's element jumps or goes to its attachment's chain. An owner
+ * map's element holds the attachment's hash (the chain name's last NFT_HASH
+ * characters, nft type ifname) and only serves lookups: no element leads to a
+ * chain, so a commit does not validate one chain per element (the cost of a
+ * verdict map grows with its elements; an owner map's does not).
+ */
 struct nft_map {
 	uint16_t family;
 	const char *table, *name;
@@ -126,6 +133,8 @@ struct nft_map {
 	uint32_t key_len;		/* bytes, at most NFT_KEY_MAX */
 	uint32_t id;			/* NFTA_SET_ID, unique within a batch */
 	bool host_order;		/* keys in host byte order (ifnames) */
+	bool owner;			/* an owner map, else a verdict map */
+	bool lazy;			/* made, with the rule that looks it up, by the first key in it */
 };
 /* A key as nft prints it (an address, a quoted name, else hex), for messages. */
 void nft_key_text(const struct nft_map *m, const void *key, char *out, size_t size);
@@ -141,7 +150,8 @@ struct nft_hook {
 /*
  * Batch messages; each returns 0 or -ENOMEM. Chains and rules name their
  * family, table and chain; a rule builder's rule is consumed (NULL: ENOMEM).
- * nft_b_elem() adds key : verdict chain, or deletes key when chain is NULL.
+ * nft_b_elem() adds key : verdict chain (owner maps: key : chain's hash), or
+ * deletes key when chain is NULL. nft_b_map() makes a lazy map exclusively.
  */
 int nft_b_table(struct nft_batch *b, uint16_t family, const char *table);
 int nft_b_table_del(struct nft_batch *b, uint16_t family, const char *table);
@@ -178,7 +188,7 @@ struct nft_chain_info {
 int nft_chain_get(struct nft_sock *s, uint16_t family, const char *table, const char *chain,
 		  struct nft_chain_info *ci) __attribute__((warn_unused_result));
 
-/* A map element as read back: key, verdict (NFT_JUMP/NFT_GOTO, 0 if none) and chain. */
+/* A map element as read back: key, verdict (NFT_JUMP/NFT_GOTO, 0 if none) and chain (an owner's hash). */
 struct nft_elem {
 	uint8_t key[NFT_KEY_MAX];
 	uint32_t klen;
@@ -192,9 +202,12 @@ struct nft_elems {
 };
 void nft_elems_free(struct nft_elems *es);
 int nft_elems_push(struct nft_elems *es, const struct nft_elem *e);
+/* 0 if the map exists, -ENOENT if it or its table does not. */
+int nft_map_get(struct nft_sock *s, const struct nft_map *m) __attribute__((warn_unused_result));
 /* The element of key, or every element (key NULL); a missing map or element is none. */
 int nft_get_elems(struct nft_sock *s, const struct nft_map *m, const void *key, struct nft_elems *out)
 	__attribute__((warn_unused_result));
+/* Does e lead to chain (a verdict map's) or name it as owner (an owner map's)? */
 bool nft_elem_leads_to(const struct nft_elem *e, const char *chain);
 
 /* Does the rule jump or go to chain? */
@@ -278,6 +291,8 @@ struct nftnl_expr *nft_e_verdict(int verdict, const char *chain);
 struct nftnl_expr *nft_e_imm(uint32_t dreg, const void *data, uint32_t len);
 /* Verdict map lookup of the key in sreg. */
 struct nftnl_expr *nft_e_vmap(const char *set, uint32_t sreg);
+/* Is the key in sreg (len bytes) in set? */
+struct nftnl_expr *nft_e_lookup(const char *set, uint32_t sreg);
 /* fib daddr type => dreg */
 struct nftnl_expr *nft_e_fib_daddr_type(uint32_t dreg);
 /* dnat (nfproto NFPROTO_IPV4/IPV6) to the address in reg_addr, port in reg_port. */
@@ -305,8 +320,12 @@ void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t size);
 const char *nft_udata_str(const void *ud, uint32_t len, uint8_t type);
 
 /* ---- masquerade ---- */
-#define NFT_MASQ_TABLE "cnip_masquerade"
+#define NFT_MASQ_TABLE "cnip_masq"
+/* Where versions up to 0.x kept one verdict-map element per pod: read by DEL, CHECK and GC only. */
+#define NFT_MASQ_TABLE_V1 "cnip_masquerade"
 #define NFT_MASQ_CHAIN "postrouting"
+#define NFT_MASQ_PODS4 "pods4"
+#define NFT_MASQ_PODS6 "pods6"
 #define NFT_MASQ_MAP4 "masq_ip4"
 #define NFT_MASQ_MAP6 "masq_ip6"
 #define NFT_MASQ_HASH NFT_HASH
@@ -323,10 +342,15 @@ int nft_masq_chain_name(const char *network, const char *ifname, const char *cid
 int nft_masq_ipt_chain_name(const char *network, const char *cid, char out[29])
 	__attribute__((warn_unused_result));
 
-/* Builders; NULL on ENOMEM. */
-struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix *ip);
-struct nftnl_rule *nft_masq_rule_multicast(int family);
+/* Builders, of table inet `table` (NFT_MASQ_TABLE or _V1); NULL on ENOMEM. */
+struct nftnl_rule *nft_masq_rule_pod(const char *table, const char *chain, const struct cni_prefix *ip);
+struct nftnl_rule *nft_masq_rule_multicast(const char *table, int family);
+/* Version 1: ip saddr vmap @masq_ip4. */
 struct nftnl_rule *nft_masq_rule_dispatch(int family);
+/* ip saddr @pods4 masquerade (ip6 ... @pods6). */
+struct nftnl_rule *nft_masq_rule_pods(int family);
+/* ip saddr . ip daddr & <len bits> @set return: a pod's own prefix is not masqueraded. */
+struct nftnl_rule *nft_masq_rule_excl(int family, unsigned int len, const char *set);
 
 /* ---- MAC spoof check ---- */
 #define NFT_SC_TABLE "cnip_spoofchk"

@@ -99,7 +99,14 @@ static struct nftnl_set *map_with(const struct nft_map *m, const void *key, uint
 		return NULL;
 	}
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, m->key_len);
-	if (chain) {
+	if (chain && m->owner) {
+		char owner[NFT_HASH] = { 0 };
+		size_t n = strlen(chain);
+
+		/* The chain's hash, the end of its name; the data is exactly NFT_HASH bytes. */
+		memcpy(owner, chain + (n > NFT_HASH ? n - NFT_HASH : 0), n < NFT_HASH ? n : NFT_HASH);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, owner, NFT_HASH);
+	} else if (chain) {
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, verdict);
 		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
 	}
@@ -118,19 +125,22 @@ int nft_b_map(struct nft_batch *b, const struct nft_map *m)
 	nftnl_set_set_u32(set, NFTNL_SET_FLAGS, NFT_SET_MAP);
 	nftnl_set_set_u32(set, NFTNL_SET_KEY_TYPE, m->key_type);
 	nftnl_set_set_u32(set, NFTNL_SET_KEY_LEN, m->key_len);
-	nftnl_set_set_u32(set, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	nftnl_set_set_u32(set, NFTNL_SET_DATA_LEN, 0);
+	nftnl_set_set_u32(set, NFTNL_SET_DATA_TYPE, m->owner ? NFT_TYPE_IFNAME : NFT_DATA_VERDICT);
+	nftnl_set_set_u32(set, NFTNL_SET_DATA_LEN, m->owner ? NFT_HASH : 0);
 	/* Newer kernels refuse a NEWSET without an ID, even for a named set. */
 	nftnl_set_set_u32(set, NFTNL_SET_ID, m->id);
-	if (m->host_order) {
+	if (m->host_order || m->owner) {
 		u = nftnl_udata_buf_alloc(64);
-		if (!u || !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_HOST_ENDIAN))
+		if (!u || (m->host_order &&
+			   !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_HOST_ENDIAN)) ||
+		    (m->owner && !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, NFT_HOST_ENDIAN)))
 			goto out;
 		nftnl_set_set_data(set, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
 				   nftnl_udata_buf_len(u));
 	}
-	nlh = nft_batch_add(b, NFT_MSG_NEWSET, m->family, NLM_F_CREATE, "adding map %s %s %s",
-			    nft_family_name(m->family), m->table, m->name);
+	/* A lazy map comes with its rule: EXCL, so two ADDs cannot both add the rule. */
+	nlh = nft_batch_add(b, NFT_MSG_NEWSET, m->family, NLM_F_CREATE | (m->lazy ? NLM_F_EXCL : 0),
+			    "adding map %s %s %s", nft_family_name(m->family), m->table, m->name);
 	if (nlh)
 		nftnl_set_nlmsg_build_payload(nlh, set);
 out:
@@ -314,7 +324,11 @@ int nft_b_elem(struct nft_batch *b, const struct nft_map *m, const void *key, ui
 	if (!set)
 		return -ENOMEM;
 	nft_key_text(m, key, k, sizeof(k));
-	if (chain)
+	if (chain && m->owner)
+		nlh = nft_batch_add(b, NFT_MSG_NEWSETELEM, m->family, NLM_F_CREATE,
+				    "adding element %s : owner %s to map %s %s %s", k, chain, fam,
+				    m->table, m->name);
+	else if (chain)
 		nlh = nft_batch_add(b, NFT_MSG_NEWSETELEM, m->family, NLM_F_CREATE,
 				    "adding element %s : %s %s to map %s %s %s", k,
 				    verdict == (uint32_t)NFT_GOTO ? "goto" : "jump", chain, fam, m->table,
@@ -497,6 +511,12 @@ static int elem_one(struct nftnl_set_elem *e, void *data)
 		el->verdict = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
 		snprintf(el->chain, sizeof(el->chain), "%s", nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+	else if (!el->verdict && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
+		uint32_t dlen = 0;
+		const char *d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dlen);
+
+		snprintf(el->chain, sizeof(el->chain), "%.*s", (int)(dlen < NFT_HASH ? dlen : NFT_HASH), d);
+	}
 	es->n++;
 	return 0;
 }
@@ -534,8 +554,33 @@ int nft_get_elems(struct nft_sock *s, const struct nft_map *m, const void *key, 
 
 bool nft_elem_leads_to(const struct nft_elem *e, const char *chain)
 {
+	size_t n = strlen(chain);
+
+	if (!e->verdict)
+		return strlen(e->chain) == NFT_HASH && n >= NFT_HASH && !strcmp(e->chain, chain + n - NFT_HASH);
 	return (e->verdict == (uint32_t)NFT_JUMP || e->verdict == (uint32_t)NFT_GOTO) &&
 	       !strcmp(e->chain, chain);
+}
+
+static int set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(void)data;
+	return MNL_CB_OK;
+}
+
+int nft_map_get(struct nft_sock *s, const struct nft_map *m)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_set *set = map_with(m, NULL, 0, NULL);
+	struct nlmsghdr *nlh;
+
+	if (!set)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, m->family, NLM_F_ACK, 0);
+	nftnl_set_nlmsg_build_payload(nlh, set);
+	nftnl_set_free(set);
+	return nft_sock_query(s, nlh, set_cb, NULL, NULL);
 }
 
 /* ---- rules compared ---- */

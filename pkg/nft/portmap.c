@@ -49,10 +49,14 @@
 #define TYPE_SERVICE 13
 
 static const struct nft_map maps[4] = {
-	{ FAM, T, NFT_PM_HOSTIP4, CONCAT3(NFT_TYPE_IPADDR, TYPE_PROTO, TYPE_SERVICE), 12, 1, false },
-	{ FAM, T, NFT_PM_HOSTPORT4, CONCAT2(TYPE_PROTO, TYPE_SERVICE), 8, 2, false },
-	{ FAM, T, NFT_PM_HOSTIP6, CONCAT3(NFT_TYPE_IP6ADDR, TYPE_PROTO, TYPE_SERVICE), 24, 3, false },
-	{ FAM, T, NFT_PM_HOSTPORT6, CONCAT2(TYPE_PROTO, TYPE_SERVICE), 8, 4, false },
+	{ .family = FAM, .table = T, .name = NFT_PM_HOSTIP4,
+	  .key_type = CONCAT3(NFT_TYPE_IPADDR, TYPE_PROTO, TYPE_SERVICE), .key_len = 12, .id = 1 },
+	{ .family = FAM, .table = T, .name = NFT_PM_HOSTPORT4,
+	  .key_type = CONCAT2(TYPE_PROTO, TYPE_SERVICE), .key_len = 8, .id = 2 },
+	{ .family = FAM, .table = T, .name = NFT_PM_HOSTIP6,
+	  .key_type = CONCAT3(NFT_TYPE_IP6ADDR, TYPE_PROTO, TYPE_SERVICE), .key_len = 24, .id = 3 },
+	{ .family = FAM, .table = T, .name = NFT_PM_HOSTPORT6,
+	  .key_type = CONCAT2(TYPE_PROTO, TYPE_SERVICE), .key_len = 8, .id = 4 },
 };
 static const struct nft_hook prerouting = { "nat", NF_INET_PRE_ROUTING, PRIO_DSTNAT, false };
 static const struct nft_hook output = { "nat", NF_INET_LOCAL_OUT, PRIO_DSTNAT, false };
@@ -473,16 +477,17 @@ static int pm_keys(const void *spec, struct nft_keys *out)
 }
 
 /* The DNAT rule's comment names its key. */
-static bool pm_rule_key(const struct nftnl_rule *r, struct nft_key *k)
+static int pm_rule_keys(const struct nftnl_rule *r, struct nft_keys *out)
 {
 	char c[NFTNL_UDATA_COMMENT_MAXLEN];
 	struct entry e = { 0 };
+	struct nft_key k;
 
 	nft_rule_comment(r, c, sizeof(c));
 	if (!entry_parse(c, &e))
-		return false;
-	key_of(&e, k);
-	return true;
+		return 0;
+	key_of(&e, &k);
+	return nft_keys_add(out, &k);
 }
 
 static void pm_describe(const void *spec, char *buf, size_t size)
@@ -646,7 +651,7 @@ static const struct nft_feature portmap = {
 	.owned_code = CNI_ERR_EXISTS,
 	.rules = pm_rules,
 	.keys = pm_keys,
-	.rule_key = pm_rule_key,
+	.rule_keys = pm_rule_keys,
 	.describe = pm_describe,
 	.del_legacy = pm_del_legacy,
 };

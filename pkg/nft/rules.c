@@ -83,25 +83,33 @@ int nft_masq_ipt_chain_name(const char *network, const char *cid, char out[29])
 #define e_verdict(v) nft_e_verdict(v, NULL)
 #define e_vmap(set) nft_e_vmap(set, NFT_REG_1)
 
+static void prefix_mask(unsigned int len, uint8_t mask[16])
+{
+	unsigned int i;
+
+	memset(mask, 0, 16);
+	for (i = 0; i < len && i < 128; i++)
+		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+}
+
 /*
  * meta nfproto X  ip saddr POD  ip daddr != NET/LEN  masquerade
- * The nfproto test is not redundant with the vmap that led here: one chain
- * holds the rules of both families, and an IPv4 rule must never read an
- * IPv6 header. The comment keeps the prefix, so DEL without addresses can
- * find the map elements that point at this chain.
+ * In table cnip_masq this is the attachment's record, never jumped to: it
+ * says what the maps do for the pod, and its comment keeps the prefix, so
+ * DEL without addresses finds the elements. In version 1's table a verdict
+ * map led to it; the nfproto test is there because one chain holds the
+ * rules of both families, and an IPv4 rule must never read an IPv6 header.
  */
-struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix *ip)
+struct nftnl_rule *nft_masq_rule_pod(const char *table, const char *chain, const struct cni_prefix *ip)
 {
 	struct nft_fam f = nft_fam_of(ip->ip.family);
 	struct cni_prefix net = cni_prefix_network(ip);
 	char comment[CNI_PREFIX_STRLEN];
-	uint8_t mask[16] = { 0 };
+	uint8_t mask[16];
 	struct nftnl_rule *r;
-	unsigned int i;
 
-	for (i = 0; i < ip->len; i++)
-		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, chain, cni_prefix_format(ip, comment));
+	prefix_mask(ip->len, mask);
+	r = rule_new(NFPROTO_INET, table, chain, cni_prefix_format(ip, comment));
 	if (!r)
 		return NULL;
 	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
@@ -114,11 +122,11 @@ struct nftnl_rule *nft_masq_rule_pod(const char *chain, const struct cni_prefix 
 }
 
 /* ip daddr 224.0.0.0/4 return; ip6 daddr ff00::/8 return (one byte decides). */
-struct nftnl_rule *nft_masq_rule_multicast(int family)
+struct nftnl_rule *nft_masq_rule_multicast(const char *table, int family)
 {
 	struct nft_fam f = nft_fam_of(family);
 	static const uint8_t mask4[4] = { 0xf0 }, mc4[4] = { 0xe0 }, mc6 = 0xff;
-	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
+	struct nftnl_rule *r = rule_new(NFPROTO_INET, table, NFT_MASQ_CHAIN, NULL);
 	bool ok;
 
 	if (!r)
@@ -135,8 +143,24 @@ struct nftnl_rule *nft_masq_rule_multicast(int family)
 	return NULL;
 }
 
-/* ip saddr vmap @masq_ip4 (ip6 ... @masq_ip6): one hash lookup per packet, whatever the pod count. */
+/* Version 1: ip saddr vmap @masq_ip4 (ip6 ... @masq_ip6). */
 struct nftnl_rule *nft_masq_rule_dispatch(int family)
+{
+	struct nft_fam f = nft_fam_of(family);
+	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE_V1, NFT_MASQ_CHAIN, NULL);
+
+	if (!r)
+		return NULL;
+	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
+	    put(r, e_net(f.saddr, f.alen)) &&
+	    put(r, e_vmap(family == AF_INET ? NFT_MASQ_MAP4 : NFT_MASQ_MAP6)))
+		return r;
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+/* ip saddr @pods4 masquerade: one hash lookup per new connection, whatever the pod count. */
+struct nftnl_rule *nft_masq_rule_pods(int family)
 {
 	struct nft_fam f = nft_fam_of(family);
 	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
@@ -145,7 +169,33 @@ struct nftnl_rule *nft_masq_rule_dispatch(int family)
 		return NULL;
 	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
 	    put(r, e_net(f.saddr, f.alen)) &&
-	    put(r, e_vmap(family == AF_INET ? NFT_MASQ_MAP4 : NFT_MASQ_MAP6)))
+	    put(r, nft_e_lookup(family == AF_INET ? NFT_MASQ_PODS4 : NFT_MASQ_PODS6, NFT_REG_1)) &&
+	    put(r, nftnl_expr_alloc("masq")))
+		return r;
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+/*
+ * ip saddr . ip daddr & <mask of len> @set return. The source fills the
+ * first 32-bit registers, the masked destination the ones after it, and the
+ * lookup reads both as one key (pod . its prefix's network).
+ */
+struct nftnl_rule *nft_masq_rule_excl(int family, unsigned int len, const char *set)
+{
+	struct nft_fam f = nft_fam_of(family);
+	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
+	uint32_t sreg = nft_reg32(0), dreg = nft_reg32(f.alen / 4);
+	uint8_t mask[16];
+
+	prefix_mask(len, mask);
+	if (!r)
+		return NULL;
+	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
+	    put(r, nft_e_payload(NFT_PAYLOAD_NETWORK_HEADER, f.saddr, f.alen, sreg)) &&
+	    put(r, nft_e_payload(NFT_PAYLOAD_NETWORK_HEADER, f.daddr, f.alen, dreg)) &&
+	    put(r, nft_e_bitwise(dreg, mask, NULL, f.alen)) && put(r, nft_e_lookup(set, sreg)) &&
+	    put(r, e_verdict(NFT_RETURN)))
 		return r;
 	nftnl_rule_free(r);
 	return NULL;

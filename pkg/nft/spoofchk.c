@@ -37,7 +37,8 @@ struct sc_spec {
 };
 
 static const struct nft_map ports = {
-	FAM, NFT_SC_TABLE, NFT_SC_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, 1, true,
+	.family = FAM, .table = NFT_SC_TABLE, .name = NFT_SC_MAP, .key_type = NFT_TYPE_IFNAME,
+	.key_len = IFNAMSIZ, .id = 1, .host_order = true,
 };
 
 static struct nftnl_rule *base_rule(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])

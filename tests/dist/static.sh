@@ -156,16 +156,19 @@ for i in 1 2; do
 	cni_ok "$h/loopback" ADD '{"cniVersion":"1.0.0","name":"lo","type":"loopback"}'
 done
 ip netns exec pkgst1 ping -c1 -W2 10.124.0.3 >/dev/null || fail "pod 1 cannot reach pod 2"
-nft -j list table inet cnip_masquerade | jq -e '[.nftables[] | select(.rule) | .rule.expr[] | select(has("masquerade"))] | length == 2' >/dev/null ||
-	fail "no masquerade rule per pod (libnftnl linked in): $(nft list table inet cnip_masquerade)"
+# One record rule per pod (chain masq-*) and one element each in pods4.
+nft -j list table inet cnip_masq | jq -e '[.nftables[] | select(.rule and (.rule.chain | startswith("masq-"))) | .rule.expr[] | select(has("masquerade"))] | length == 2' >/dev/null ||
+	fail "no masquerade rule per pod (libnftnl linked in): $(nft list table inet cnip_masq)"
+nft -j list map inet cnip_masq pods4 | jq -e '[.nftables[] | select(.map) | .map.elem[]] | length == 2' >/dev/null ||
+	fail "no pods4 element per pod: $(nft list table inet cnip_masq)"
 for i in 1 2; do
 	NETNS=/run/netns/pkgst$i CID=pkgst$i
 	r=${res[i]}
 	cni_ok "$h/bridge" CHECK "$(jq -c --argjson r "$r" '. + {prevResult: $r}' <<<"$conf")"
 	cni_ok "$h/bridge" DEL "$(jq -c --argjson r "$r" '. + {prevResult: $r}' <<<"$conf")"
 done
-nft -j list table inet cnip_masquerade | jq -e '[.nftables[] | select(.rule) | .rule.expr[] | select(has("masquerade"))] | length == 0' >/dev/null ||
-	fail "masquerade left after DEL: $(nft list table inet cnip_masquerade)"
+nft -j list table inet cnip_masq | jq -e '[.nftables[] | select(.rule and (.rule.chain | startswith("masq-")))] + [.nftables[] | select(.map) | .map.elem // [] | .[]] | length == 0' >/dev/null ||
+	fail "masquerade left after DEL: $(nft list table inet cnip_masq)"
 NETNS=$(mkpod pkgst3) CID=pkgst3
 ptpconf='{"cniVersion":"1.0.0","name":"pkgstp","type":"ptp","ipam":{"type":"host-local","subnet":"10.125.0.0/24"}}'
 cni_ok "$h/ptp" ADD "$ptpconf"

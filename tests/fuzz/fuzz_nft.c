@@ -386,7 +386,7 @@ static void rules_use(struct nft_rules *rs)
 		(void)nft_rule_jumps_to(rs->v[i], "masq-x");
 		(void)nft_rule_expr_text(rs->v[i], text, sizeof(text));
 		nft_rule_comment(rs->v[i], comment, sizeof(comment));
-		(void)nft_rule_same(nft_masq_rule_multicast(AF_INET), rs->v[i], true);
+		(void)nft_rule_same(nft_masq_rule_multicast(NFT_MASQ_TABLE, AF_INET), rs->v[i], true);
 	}
 	nft_rules_free(rs);
 }

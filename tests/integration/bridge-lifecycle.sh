@@ -14,7 +14,12 @@ conf() {
 }
 C=$(conf)
 leases() { find "$DATA/brtlife" -name '10.97.*' 2>/dev/null | wc -l; }
-masq_rules() { nft -j list ruleset | jq '[.nftables[] | select(.rule) | .rule | select(.expr | tostring | contains("masquerade"))] | length'; }
+# Rules of attachment chains that masquerade, and pod addresses in the maps.
+masq_rules() {
+	nft -j list ruleset | jq '[.nftables[] | select(.rule) | .rule | select((.chain | startswith("masq-")) and
+		(.expr | tostring | contains("masquerade")))] + [.nftables[] | .map // empty |
+		select(.name | test("^(pods|excl)")) | .elem // [] | .[]] | length'
+}
 masq_of() { nft -j list ruleset | jq --arg a "$1" '[.nftables[] | select(.rule) | .rule | tostring | select(contains($a))] | length'; }
 veths() { ip -j link show type veth | jq '[.[] | select(.ifname | startswith("veth"))] | length'; }
 spoof_chains() { nft -j list table bridge cnip_spoofchk 2>/dev/null | jq '[.nftables[] | select(.chain) | .chain.name | select(startswith("sc-"))] | length'; }
@@ -49,7 +54,8 @@ assert_eq "$(leases)" 3 "leases before GC"
 G=$(echo "$C" | jq -c '. + {"cni.dev/valid-attachments":[{"containerID":"brt-g2","ifname":"eth0"}]}')
 cni_ok bridge GC "$G" CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
 assert_eq "$(leases)" 1 "leases after GC"
-assert_eq "$(masq_rules)" 1 "masquerade rules after GC"
+# One pod left: its record rule, its pods4 element and its excl4 element.
+assert_eq "$(masq_rules)" 3 "masquerade rules and elements after GC"
 assert_eq "$(spoof_chains)" 1 "spoof-check chains after GC"
 # The older key name works too.
 G=$(echo "$C" | jq -c '. + {"cni.dev/attachments":[]}')
@@ -74,15 +80,15 @@ ip -n brt-f1 link del eth0
 
 note "a failed ADD leaves nothing: masquerade refused (after veth, IPAM, addresses)"
 # A set where our masquerade map must go makes the nftables batch fail.
-nft delete table inet cnip_masquerade 2>/dev/null || true
-nft add table inet cnip_masquerade
-nft add set inet cnip_masquerade masq_ip4 '{ type ether_addr; }'
+nft delete table inet cnip_masq 2>/dev/null || true
+nft add table inet cnip_masq
+nft add set inet cnip_masq pods4 '{ type ether_addr; }'
 cni_run bridge ADD "$C"
 [ "$RC" -eq 1 ] || fail "ADD succeeded despite a broken masquerade table: $OUT"
 jq_ok "$OUT" '.code == 101'
 assert_eq "$(veths)$(leases)$(spoof_chains)" 000 "veths, leases, spoof chains after failed masquerade"
 [ -z "$(ip -n brt-f1 -j link show eth0 2>/dev/null | jq -r '.[0].ifname // empty')" ] || fail "eth0 left in the pod"
-nft delete table inet cnip_masquerade
+nft delete table inet cnip_masq
 
 note "a stale host veth of the same attachment (crashed ADD) is replaced"
 H="veth$(printf '%s' "brtlife:brt-f1:eth0" | sha512sum | cut -c1-8)"

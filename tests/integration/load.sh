@@ -64,10 +64,10 @@ n=$(ip -j link show type veth | jq length)
 n=$(find "$DATA" -name '10.94.*' | wc -l)
 [ "$n" -eq 0 ] || leak "$n leases: $(find "$DATA" -name '10.94.*' | head -5)"
 rs=$(nft -j list ruleset)
-n=$(jq '[.nftables[] | (.map // .set // empty) | select(.table == "cnip_masquerade" or .table == "cnip_hostport")
+n=$(jq '[.nftables[] | (.map // .set // empty) | select(.table == "cnip_masq" or .table == "cnip_hostport")
 	| .elem // [] | .[]] | length' <<<"$rs")
 [ "$n" -eq 0 ] || leak "$n map or set elements: $(nft list ruleset | grep -A3 elements | head -20)"
-n=$(jq '[.nftables[] | .chain // empty | select((.table == "cnip_masquerade" and (.name | startswith("masq-")))
+n=$(jq '[.nftables[] | .chain // empty | select((.table == "cnip_masq" and (.name | startswith("masq-")))
 	or (.table == "cnip_hostport" and (.name | startswith("pm-"))))] | length' <<<"$rs")
 [ "$n" -eq 0 ] || leak "$n attachment chains: $(jq -c '[.nftables[] | .chain // empty | .name]' <<<"$rs")"
 # The bridge and its subnet route stay (as the reference's bridge); nothing else of the pods.

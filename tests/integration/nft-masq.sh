@@ -13,14 +13,22 @@ cc -std=gnu11 -D_GNU_SOURCE -I"$CNIP_TOP/include" -Wall -Wextra -Werror -Wno-unu
 	$(pkg-config --cflags --libs libmnl libnftnl) || fail "building nftmasq"
 nft list ruleset >/dev/null 2>&1 || skip "no nf_tables"
 
-T=cnip_masquerade
+T=cnip_masq
 ruleset() { nft -j list ruleset; }
 chain_of() { # NET IFNAME CID -> our chain name
 	echo "masq-$(printf '%s' "$1" | sha512sum | cut -c1-16)-$(printf '%s' "$2:$3" | sha512sum | cut -c1-16)"
 }
-elem_chain() { # MAP ADDR -> chain the element jumps to, or nothing
-	nft -j list map inet $T "$1" 2>/dev/null | jq -r --arg a "$2" \
-		'.nftables[] | select(.map) | .map.elem // [] | .[] | select(.[0] == $a) | .[1].goto.target'
+# MAP ADDR [NET] -> the owner hash the element holds (its chain's last 16 characters), or nothing;
+# with NET, the element ADDR . NET of an excl map.
+elem_owner() {
+	nft -j list map inet $T "$1" 2>/dev/null | jq -r --arg a "$2" --arg n "${3:-}" \
+		'.nftables[] | select(.map) | .map.elem // [] | .[] |
+		 select(if $n == "" then .[0] == $a else .[0].concat == [$a, $n] end) | .[1]'
+}
+elem_chain() { # MAP ADDR -> the chain whose hash owns the pods map element, or nothing
+	local o; o=$(elem_owner "$@")
+	[ -z "$o" ] || nft -j list chains inet | jq -r --arg t $T --arg o "$o" \
+		'.nftables[] | select(.chain.table == $t) | .chain.name | select(endswith($o))'
 }
 # has TEXT CMD...: CMD's output contains TEXT (no `| grep -q`: with pipefail its SIGPIPE fails the pipe).
 has() { local out; out=$("${@:2}" 2>&1) || return 1; [[ $out == *"$1"* ]]; }
@@ -32,15 +40,29 @@ A1=$(ruleset)
 $M add nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "add again"
 assert_eq "$(ruleset)" "$A1" "second ADD changed the ruleset"
 C1=$(chain_of nfttnet eth0 cid1)
-assert_eq "$(elem_chain masq_ip4 10.22.0.5)" "$C1" "v4 element"
-assert_eq "$(elem_chain masq_ip6 fd22::5)" "$C1" "v6 element"
+assert_eq "$(elem_chain pods4 10.22.0.5)" "$C1" "v4 element"
+assert_eq "$(elem_chain pods6 fd22::5)" "$C1" "v6 element"
+assert_eq "$(elem_owner excl4_16 10.22.0.5 10.22.0.0)" "${C1: -16}" "v4 exclusion element"
+assert_eq "$(elem_owner excl6_64 fd22::5 fd22::)" "${C1: -16}" "v6 exclusion element"
 jq_ok "$A1" "[.nftables[] | select(.rule and .rule.chain == \"$C1\")] | length == 2" "two rules in $C1"
+# No element leads to a chain: each commit stays flat in the number of pods.
+jq_ok "$A1" '[.nftables[] | select(.map) | .map.type] | length == 4' "maps pods4, pods6, excl4_16, excl6_64"
+jq_ok "$A1" '[.. | objects | select(has("goto") or has("jump"))] | length == 0' "no jump or goto anywhere"
+has 'ip saddr . ip daddr & 255.255.0.0 @excl4_16 return' nft list chain inet $T postrouting ||
+	fail "v4 exclusion rule: $(nft list chain inet $T postrouting)"
+has 'ip6 saddr . ip6 daddr & ffff:ffff:ffff:ffff:: @excl6_64 return' nft list chain inet $T postrouting ||
+	fail "v6 exclusion rule"
+has 'ip saddr @pods4 masquerade' nft list chain inet $T postrouting || fail "pods4 rule"
 jq_ok "$A1" '[.nftables[] | select(.chain.name == "postrouting")][0].chain | .hook == "postrouting" and .prio == 100 and .type == "nat"'
 has 'ip saddr 10.22.0.5 ip daddr != 10.22.0.0/16 masquerade' nft list chain inet $T "$C1" || fail "v4 rule text"
 has 'ip6 saddr fd22::5 ip6 daddr != fd22::/64 masquerade' nft list chain inet $T "$C1" || fail "v6 rule text"
 
 note "check"
 $M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "check after add"
+nft delete element inet $T excl4_16 '{ 10.22.0.5 . 10.22.0.0 }'
+$M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 2>/dev/null && fail "check passed without the exclusion"
+$M add nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "add mending the exclusion"
+$M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "check after the mend"
 $M check nfttnet cid1 eth0 10.22.0.5/16 2>/dev/null && fail "check with fewer ips passed"
 $M check nfttnet cid1 eth0 10.22.0.5/24 fd22::5/64 2>/dev/null && fail "check with another prefix passed"
 $M check nfttnet cid9 eth0 10.22.0.5/16 2>/dev/null && fail "check of unknown id passed"
@@ -52,20 +74,22 @@ $M add nfttnet cid2 eth0 10.22.0.6/16 || fail "add cid2"
 C2=$(chain_of nfttnet eth0 cid2)
 $M add nfttnet cid3 eth0 10.22.0.6/16 || fail "add cid3 with cid2's address"
 C3=$(chain_of nfttnet eth0 cid3)
-assert_eq "$(elem_chain masq_ip4 10.22.0.6)" "$C3" "takeover"
+assert_eq "$(elem_chain pods4 10.22.0.6)" "$C3" "takeover"
 $M del nfttnet cid2 eth0 10.22.0.6/16 || fail "del cid2"
-assert_eq "$(elem_chain masq_ip4 10.22.0.6)" "$C3" "DEL of old owner removed the new owner's element"
+assert_eq "$(elem_chain pods4 10.22.0.6)" "$C3" "DEL of old owner removed the new owner's element"
 nft list chain inet $T "$C2" >/dev/null 2>&1 && fail "chain of cid2 left"
 $M check nfttnet cid3 eth0 10.22.0.6/16 || fail "check cid3"
 
 note "ADD with changed addresses releases the old ones"
 $M add nfttnet cid3 eth0 10.22.0.7/16 || fail "re-add cid3"
-assert_eq "$(elem_chain masq_ip4 10.22.0.6)" "" "old address still mapped"
+assert_eq "$(elem_chain pods4 10.22.0.6)" "" "old address still mapped"
+assert_eq "$(elem_owner excl4_16 10.22.0.6 10.22.0.0)" "" "old address still excluded"
 $M check nfttnet cid3 eth0 10.22.0.7/16 || fail "check cid3 after readd"
 
 note "DEL without addresses, DEL again"
 $M del nfttnet cid3 eth0 || fail "del cid3 without ips"
-assert_eq "$(elem_chain masq_ip4 10.22.0.7)" "" "element left after DEL without ips"
+assert_eq "$(elem_chain pods4 10.22.0.7)" "" "element left after DEL without ips"
+assert_eq "$(elem_owner excl4_16 10.22.0.7 10.22.0.0)" "" "exclusion left after DEL without ips"
 $M del nfttnet cid3 eth0 || fail "del cid3 again"
 $M del nfttnet never eth0 10.9.9.9/8 || fail "del of unknown id"
 $M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "cid1 harmed"
@@ -78,7 +102,7 @@ $M gc nfttnet cid1/eth0 cid4/eth1 || fail "gc"
 $M check nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "gc removed kept cid1"
 $M check nfttnet cid4 eth1 10.22.0.8/16 || fail "gc removed kept cid4"
 $M check nfttother cid6 eth0 10.23.0.2/16 || fail "gc touched another network"
-assert_eq "$(elem_chain masq_ip4 10.22.0.9)" "" "gc left cid5's element"
+assert_eq "$(elem_chain pods4 10.22.0.9)" "" "gc left cid5's element"
 assert_eq "$(nchains)" 4 "chains after gc (postrouting, cid1, cid4, cid6)"
 $M gc nfttnet || fail "gc keeping nothing"
 assert_eq "$(nchains)" 2 "chains after gc of everything (postrouting, cid6)"
@@ -118,11 +142,73 @@ ping6 && fail "v6 ping worked without masquerade"
 $M add nfttnet cid1 eth0 10.22.0.5/16 fd22::5/64 || fail "add for packets"
 ping4 || fail "v4 ping failed with masquerade"
 ping6 || fail "v6 ping failed with masquerade"
-# Inside the subnet: not masqueraded (the node sees the pod's own address).
+# Inside the pod's prefix: not masqueraded. A second pod of 10.22.0.0/16 behind
+# another node veth (the node answers ARP for it) sees the first pod's address.
+ip netns add nfttpod2
+ip link add nfttp1 type veth peer name eth0 netns nfttpod2
+ip addr add 10.22.255.254/32 dev nfttp1
+ip link set nfttp1 up
+ip route add 10.22.0.9/32 dev nfttp1
+sysctl -qw net.ipv4.conf.nfttp0.proxy_arp=1
+ip -n nfttpod2 addr add 10.22.0.9/32 dev eth0
+ip -n nfttpod2 link set eth0 up
+ip -n nfttpod2 route add 10.22.255.254/32 dev eth0
+ip -n nfttpod2 route add default via 10.22.255.254
+ip netns exec nfttpod2 nft 'add table ip seen; add chain ip seen in { type filter hook input priority 0; };
+	add rule ip seen in ip saddr 10.22.0.5 counter; add rule ip seen in ip saddr 10.22.255.254 counter'
+seen() {
+	ip netns exec nfttpod2 nft -j list chain ip seen in | jq --arg a "$1" \
+		'[.nftables[] | select(.rule) | select(.rule.expr[0].match.right == $a) | .rule.expr[1].counter.packets][0]'
+}
+ip netns exec nfttpod ping -c1 -W1 10.22.0.9 >/dev/null || fail "pod to pod in its prefix"
+assert_eq "$(seen 10.22.0.5)/$(seen 10.22.255.254)" "1/0" "traffic inside the prefix masqueraded"
+# Without the exclusion element the same ping is masqueraded: the test can tell.
+nft delete element inet $T excl4_16 '{ 10.22.0.5 . 10.22.0.0 }'
+ip netns exec nfttpod ping -c1 -W1 -p 01 10.22.0.9 >/dev/null || fail "pod to pod, no exclusion"
+assert_eq "$(seen 10.22.0.5)/$(seen 10.22.255.254)" "1/1" "without the exclusion: masqueraded"
+ip netns del nfttpod2
 $M del nfttnet cid1 eth0 || fail "del for packets"
 conntrack -F >/dev/null 2>&1 || true
 ping4 && fail "v4 ping worked after DEL"
 ping6 && fail "v6 ping worked after DEL"
+
+note "upgrade: what version 1 made (table inet cnip_masquerade, verdict maps)"
+# Written as nft compiles it to what version 1 built (a 4-byte load and a mask).
+V1C=$(chain_of nfttv1 eth0 v1a)
+V1K=$(chain_of nfttv1 eth0 v1b)
+nft -f - <<EOF
+table inet cnip_masquerade {
+	map masq_ip4 { type ipv4_addr : verdict; }
+	map masq_ip6 { type ipv6_addr : verdict; }
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		meta nfproto ipv4 ip daddr 224.0.0.0/4 return
+		meta nfproto ipv6 ip6 daddr ff00::/8 return
+		meta nfproto ipv4 ip saddr vmap @masq_ip4
+		meta nfproto ipv6 ip6 saddr vmap @masq_ip6
+	}
+	chain $V1C {
+		comment "net: nfttv1, if: eth0, id: v1a"
+		meta nfproto ipv4 ip saddr 10.95.0.2 ip daddr & 255.255.0.0 != 10.95.0.0 masquerade comment "10.95.0.2/16"
+	}
+	chain $V1K {
+		comment "net: nfttv1, if: eth0, id: v1b"
+		meta nfproto ipv4 ip saddr 10.95.0.3 ip daddr & 255.255.0.0 != 10.95.0.0 masquerade comment "10.95.0.3/16"
+	}
+}
+add element inet cnip_masquerade masq_ip4 { 10.95.0.2 : goto $V1C, 10.95.0.3 : goto $V1K }
+EOF
+$M check nfttv1 v1a eth0 10.95.0.2/16 || fail "check of a version-1 attachment"
+$M check nfttv1 v1a eth0 10.95.0.9/16 2>/dev/null && fail "check of a version-1 attachment, wrong address"
+$M del nfttv1 v1a eth0 || fail "del of a version-1 attachment"
+nft list chain inet cnip_masquerade "$V1C" >/dev/null 2>&1 && fail "version-1 chain left"
+assert_eq "$(nft -j list map inet cnip_masquerade masq_ip4 | jq '[.nftables[] | select(.map) | .map.elem // [] | .[]] | length')" 1 \
+	"version-1 elements after DEL"
+$M gc nfttv1 v1b/eth0 || fail "gc keeping a version-1 attachment"
+nft list chain inet cnip_masquerade "$V1K" >/dev/null || fail "gc removed a kept version-1 attachment"
+$M gc nfttv1 || fail "gc of version 1"
+nft list table inet cnip_masquerade >/dev/null 2>&1 && fail "version-1 table left once empty"
+$M gc nfttv1 || fail "gc again"
 
 note "interop: the reference bridge's iptables rules go away on our DEL"
 conf='{"cniVersion":"0.4.0","name":"nfttref","type":"bridge","bridge":"nfttbr0","isGateway":true,"ipMasq":true,

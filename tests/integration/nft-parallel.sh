@@ -50,7 +50,7 @@ seq 2 "$N" | xargs -P "$W" -I{} bash -c 'job ADD CHECK {}'
 job CHECK 1
 t1=$((SECONDS - start))
 [ "$(errors)" -eq 0 ] || fail "$(errors) failures in parallel ADD+CHECK: $(head -5 "$TMP"/err.* | cut -c1-400)"
-assert_eq "$(nft -j list map inet cnip_masquerade masq_ip4 | jq '[.nftables[] | select(.map) | .map.elem // [] | .[]] | length')" \
+assert_eq "$(nft -j list map inet cnip_masq pods4 | jq '[.nftables[] | select(.map) | .map.elem // [] | .[]] | length')" \
 	"$N" "IPv4 masquerade elements after ADD"
 note "$N pods: parallel ADD+CHECK by $W workers in ${t1}s, 0 errors"
 

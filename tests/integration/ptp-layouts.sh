@@ -144,7 +144,7 @@ one_case() {
 	assert_eq "$(ip -j route show | jq -c '[.[] | select(.dst | startswith("10.77."))]')" "[]" "v4 routes left"
 	assert_eq "$(ip -j -6 route show | jq -c '[.[] | select(.dst | startswith("fd77:"))]')" "[]" "v6 routes left"
 	assert_eq "$(find /var/lib/cni/networks/"$NET" -type f ! -name lock ! -name 'last_reserved_ip*' ! -path '*/.*' 2>/dev/null)" "" "leases left"
-	assert_eq "$(nft -j list chains 2>/dev/null | jq -r '[.nftables[] | select(.chain.table == "cnip_masquerade" and (.chain.name | startswith("masq-")))] | length')" 0 "masquerade chains left"
+	assert_eq "$(nft -j list chains 2>/dev/null | jq -r '[.nftables[] | select(.chain.table == "cnip_masq" and (.chain.name | startswith("masq-")))] | length')" 0 "masquerade chains left"
 }
 
 for layout in ref proxy; do

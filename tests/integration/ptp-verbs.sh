@@ -30,7 +30,7 @@ hostveth() { echo "veth$(printf '%s' "$NET:$1:eth0" | sha512sum | cut -c1-8)"; }
 with_prev() { jq -c --argjson p "$2" '. + {prevResult: $p}' <<<"$1"; }
 leases() { find /var/lib/cni/networks/"$NET" -type f ! -name lock ! -name 'last_reserved_ip*' ! -path '*/.*' 2>/dev/null | wc -l; }
 veths() { ip -j link show type veth | jq -r '[.[].ifname | select(. != "ptt-up")] | join(" ")'; }
-masq_chains() { nft -j list chains 2>/dev/null | jq '[.nftables[] | select(.chain.table == "cnip_masquerade" and (.chain.name | startswith("masq-")))] | length'; }
+masq_chains() { nft -j list chains 2>/dev/null | jq '[.nftables[] | select(.chain.table == "cnip_masq" and (.chain.name | startswith("masq-")))] | length'; }
 # live_pod NAME: a pod netns kept alive by a process (LIVE_PID), mounted at
 # /run/netns/NAME (NETNS), so the mount can go while the netns stays.
 live_pod() {
@@ -90,14 +90,14 @@ assert_eq "$(ip -n ptt-v -j link show type veth | jq length)" 0 "pod veths"
 assert_eq "$(leases)" 0 "leases"
 
 note "a failed masquerade rolls back veth and lease"
-nft delete table inet cnip_masquerade 2>/dev/null || true
-nft add table inet cnip_masquerade
-nft add map inet cnip_masquerade masq_ip4 '{ type ipv4_addr : ipv4_addr; }'
+nft delete table inet cnip_masq 2>/dev/null || true
+nft add table inet cnip_masq
+nft add map inet cnip_masq pods4 '{ type ipv4_addr : ipv4_addr; }'
 cni_err ptp ADD "$(conf)" 101
 assert_eq "$(veths)" "" "node veths"
 assert_eq "$(ip -n ptt-v -j link show type veth | jq length)" 0 "pod veths"
 assert_eq "$(leases)" 0 "leases"
-nft delete table inet cnip_masquerade
+nft delete table inet cnip_masq
 
 note "DEL with the netns gone removes masquerade (from prevResult) and lease"
 cni_ok ptp ADD "$(conf)"
@@ -107,7 +107,7 @@ ip netns del ptt-v
 cni_ok ptp DEL "$(with_prev "$(conf)" "$res")"
 assert_eq "$(masq_chains)" 0 "masquerade after DEL with the netns gone"
 assert_eq "$(leases)" 0 "leases"
-assert_eq "$(nft -j list map inet cnip_masquerade masq_ip4 | jq '[.nftables[] | select(.map) | .map.elem // [] | .[]] | length')" 0 "map elements"
+assert_eq "$(nft -j list map inet cnip_masq pods4 | jq '[.nftables[] | select(.map) | .map.elem // [] | .[]] | length')" 0 "map elements"
 cni_ok ptp DEL "$(with_prev "$(conf)" "$res")"
 
 note "DEL with an empty CNI_NETNS while the pod's netns lives on: the host veth goes by its name"

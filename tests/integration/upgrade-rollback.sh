@@ -21,7 +21,7 @@ ref() { CNI_PATH_DIRS=$REF_BIN cni_run "$REF_BIN/bridge" "$@"; }
 ok() { [ "$RC" -eq 0 ] || fail "$1 exited $RC: $OUT"; }
 # pod NAME: creates it; the caller sets NETNS/CID.
 ip_of() { ip -n "$1" -j -4 addr show eth0 | jq -r '.[0].addr_info[0].local'; }
-masq_elems() { nft -j list map inet cnip_masquerade masq_ip4 2>/dev/null | jq '[.nftables[].map.elem // [] | .[]] | length'; }
+masq_elems() { nft -j list map inet cnip_masq pods4 2>/dev/null | jq '[.nftables[].map.elem // [] | .[]] | length'; }
 leases() { find /var/lib/cni/networks/pkgup -maxdepth 1 -name '10.*' -printf '%f\n' 2>/dev/null | sort | tr '\n' ' '; }
 
 note "1. upgrade: a pod wired by the reference, then ours"
@@ -94,5 +94,5 @@ NETNS=/run/netns/pkgupH CID=pkgupH
 CNI_PATH_DIRS=$REF_BIN cni_run "$REF_BIN/bridge" DEL "$conf6"
 ok "reference dual-stack DEL of H after rollback-prepare"
 grep -q CNI- <<<"$(iptables-save -t nat; ip6tables-save -t nat)" && fail "chains left after the reference's DEL: $(iptables-save -t nat; ip6tables-save -t nat)"
-nft delete table inet cnip_masquerade
+nft delete table inet cnip_masq
 echo "upgrade-rollback: ok"

@@ -59,12 +59,13 @@ static void test_names(void **state)
 }
 
 /* Serialise a rule the way the batch does, parse it back, compare the text. */
-static void roundtrip(struct nftnl_rule *r, const char *want_text, const char *want_comment)
+static void roundtrip_in(const char *table, struct nftnl_rule *r, const char *want_text,
+			 const char *want_comment)
 {
 	struct nftnl_rule *p = parse_back(r);
 	char text[2048], comment[128];
 
-	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_TABLE), NFT_MASQ_TABLE);
+	assert_string_equal(nftnl_rule_get_str(p, NFTNL_RULE_TABLE), table);
 	assert_int_equal(nft_rule_expr_text(p, text, sizeof(text)), 0);
 	assert_string_equal(text, want_text);
 	nft_rule_comment(p, comment, sizeof(comment));
@@ -72,17 +73,22 @@ static void roundtrip(struct nftnl_rule *r, const char *want_text, const char *w
 	nftnl_rule_free(p);
 }
 
+static void roundtrip(struct nftnl_rule *r, const char *want_text, const char *want_comment)
+{
+	roundtrip_in(NFT_MASQ_TABLE, r, want_text, want_comment);
+}
+
 static void test_rule_pod(void **state)
 {
 	struct cni_prefix v4 = P("10.22.0.5/16"), v6 = P("fd22::5/64");
 
-	roundtrip(nft_masq_rule_pod("masq-x", &v4),
+	roundtrip(nft_masq_rule_pod(NFT_MASQ_TABLE, "masq-x", &v4),
 		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x00000002 ;"
 		  "payload load 4b @ network header + 12 => reg 1 ;cmp eq reg 1 0x0500160a ;"
 		  "payload load 4b @ network header + 16 => reg 1 ;"
 		  "bitwise reg 1 = ( reg 1 & 0x0000ffff ) ^ 0x00000000 ;cmp neq reg 1 0x0000160a ;masq ;",
 		  "10.22.0.5/16");
-	roundtrip(nft_masq_rule_pod("masq-x", &v6),
+	roundtrip(nft_masq_rule_pod(NFT_MASQ_TABLE, "masq-x", &v6),
 		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x0000000a ;"
 		  "payload load 16b @ network header + 8 => reg 1 ;"
 		  "cmp eq reg 1 0x000022fd 0x00000000 0x00000000 0x05000000 ;"
@@ -95,19 +101,37 @@ static void test_rule_pod(void **state)
 
 static void test_rule_dispatch(void **state)
 {
-	roundtrip(nft_masq_rule_multicast(AF_INET),
+	roundtrip(nft_masq_rule_multicast(NFT_MASQ_TABLE, AF_INET),
 		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x00000002 ;"
 		  "payload load 4b @ network header + 16 => reg 1 ;"
 		  "bitwise reg 1 = ( reg 1 & 0x000000f0 ) ^ 0x00000000 ;cmp eq reg 1 0x000000e0 ;"
 		  "immediate reg 0 return ;", "");
-	roundtrip(nft_masq_rule_multicast(AF_INET6),
+	roundtrip(nft_masq_rule_multicast(NFT_MASQ_TABLE, AF_INET6),
 		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x0000000a ;"
 		  "payload load 1b @ network header + 24 => reg 1 ;cmp eq reg 1 0x000000ff ;"
 		  "immediate reg 0 return ;", "");
-	roundtrip(nft_masq_rule_dispatch(AF_INET6),
+	roundtrip_in(NFT_MASQ_TABLE_V1, nft_masq_rule_dispatch(AF_INET6),
+		     "meta load nfproto => reg 1 ;cmp eq reg 1 0x0000000a ;"
+		     "payload load 16b @ network header + 8 => reg 1 ;"
+		     "lookup reg 1 set masq_ip6 dreg 0 0x0 ;", "");
+	roundtrip(nft_masq_rule_pods(AF_INET),
+		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x00000002 ;"
+		  "payload load 4b @ network header + 12 => reg 1 ;"
+		  "lookup reg 1 set pods4 0x0 ;masq ;", "");
+	/* The source in registers 1.., the masked destination after it, one key of both. */
+	roundtrip(nft_masq_rule_excl(AF_INET, 20, "excl4_20"),
+		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x00000002 ;"
+		  "payload load 4b @ network header + 12 => reg 1 ;"
+		  "payload load 4b @ network header + 16 => reg 9 ;"
+		  "bitwise reg 9 = ( reg 9 & 0x00f0ffff ) ^ 0x00000000 ;"
+		  "lookup reg 1 set excl4_20 0x0 ;immediate reg 0 return ;", "");
+	roundtrip(nft_masq_rule_excl(AF_INET6, 64, "excl6_64"),
 		  "meta load nfproto => reg 1 ;cmp eq reg 1 0x0000000a ;"
 		  "payload load 16b @ network header + 8 => reg 1 ;"
-		  "lookup reg 1 set masq_ip6 dreg 0 0x0 ;", "");
+		  "payload load 16b @ network header + 24 => reg 2 ;"
+		  "bitwise reg 2 = ( reg 2 & 0xffffffff 0xffffffff 0x00000000 0x00000000 ) ^ "
+		  "0x00000000 0x00000000 0x00000000 0x00000000 ;"
+		  "lookup reg 1 set excl6_64 0x0 ;immediate reg 0 return ;", "");
 }
 
 /* An error reply for the second of three messages names that message. */
@@ -174,8 +198,10 @@ static void test_add_batch_and_error(void **state)
 	static const uint16_t want[] = {
 		NFT_MSG_NEWTABLE, NFT_MSG_NEWSET, NFT_MSG_NEWSET,
 		NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+		/* excl4_16 and excl6_64, each with its rule */
+		NFT_MSG_NEWSET, NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWRULE,
 		NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
-		NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM,
+		NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM,
 	};
 	struct cni_err err = { 0 };
 	size_t i;
@@ -188,17 +214,20 @@ static void test_add_batch_and_error(void **state)
 		assert_int_equal(fk.types[i], want[i]);
 	/* Chains are created EXCL (a racing creator makes us retry); elements never are. */
 	assert_true(fk.flags[3] & NLM_F_EXCL);
-	assert_false(fk.flags[11] & NLM_F_EXCL);
+	assert_false(fk.flags[15] & NLM_F_EXCL);
+	/* A lazy map too: two ADDs cannot both add its rule. */
+	assert_true(fk.flags[8] & NLM_F_EXCL);
+	assert_false(fk.flags[1] & NLM_F_EXCL);
 
 	fk_reset();
 	fk.fail_type = NFT_MSG_NEWSETELEM;
-	fk.fail_nth = 1;
+	fk.fail_nth = 2;	/* pods4, excl4_16, then pods6 */
 	fk.fail_errno = EPERM;
 	assert_int_equal(nft_masq_add(S, &id, ips, 2, &err), -EPERM);
 	assert_int_equal(fk.batches, 1);	/* EPERM is not retried */
 	assert_int_equal(err.code, CNI_ERR_NFT);
 	assert_non_null(strstr(err.msg, "adding element fd22::5"));
-	assert_non_null(strstr(err.msg, "masq_ip6"));
+	assert_non_null(strstr(err.msg, "pods6"));
 }
 
 /* EBUSY/EEXIST on an element means another attachment owns the address: the
@@ -215,7 +244,9 @@ static void test_add_takeover_retry(void **state)
 	/* Every attempt fails the same way: bounded retries, last error kept. */
 	assert_int_equal(nft_masq_add(S, &id, &ip, 1, &err), -EEXIST);
 	assert_true(fk.batches > 1 && fk.batches <= 5);
-	assert_int_equal(fk.types[fk.ntypes - 2], NFT_MSG_DELSETELEM);
+	/* The pods4 element deleted and re-added, then its excl4_16 element. */
+	assert_int_equal(fk.types[fk.ntypes - 3], NFT_MSG_DELSETELEM);
+	assert_int_equal(fk.types[fk.ntypes - 2], NFT_MSG_NEWSETELEM);
 	assert_int_equal(fk.types[fk.ntypes - 1], NFT_MSG_NEWSETELEM);
 	assert_non_null(strstr(err.msg, "10.22.0.5"));
 }
@@ -273,8 +304,9 @@ static void test_dump_interrupted_redone(void **state)
 	fk.kernel_queue = true;
 	fk.intr_dumps = 1000;
 	assert_int_equal(nft_masq_gc(S, "n", NULL, 0, &err), -EAGAIN);
-	assert_int_equal(1000 - fk.intr_dumps, NFT_DUMP_RETRIES);
-	assert_int_equal(fk.queries, NFT_DUMP_RETRIES);
+	/* GC goes on past the error to version 1's table: the same bound there. */
+	assert_int_equal(1000 - fk.intr_dumps, 2 * NFT_DUMP_RETRIES);
+	assert_int_equal(fk.queries, 2 * NFT_DUMP_RETRIES);
 }
 
 static int fail_first(const struct nlmsghdr *nlh, void *data)
