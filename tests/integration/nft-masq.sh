@@ -109,6 +109,22 @@ assert_eq "$(nchains)" 2 "chains after gc of everything (postrouting, cid6)"
 $M del nfttother cid6 eth0 || fail "del cid6"
 assert_eq "$(nchains)" 1 "only postrouting left"
 
+note "first ADDs at once on an empty table, three prefix lengths: one rule per length, all pass CHECK"
+nft delete table inet $T
+for i in $(seq 1 12); do
+	len=$((16 + 4 * (i % 3)))
+	$M add nfttrace r$i eth0 10.44.$i.2/$len >"$TMP/race.$i" 2>&1 || echo "add r$i: $(cat "$TMP/race.$i")" >>"$TMP/race.err" &
+done
+wait
+[ ! -s "$TMP/race.err" ] || fail "parallel first ADDs: $(cat "$TMP/race.err")"
+for i in $(seq 1 12); do
+	$M check nfttrace r$i eth0 10.44.$i.2/$((16 + 4 * (i % 3))) || fail "check r$i after parallel ADDs"
+done
+assert_eq "$(nft list chain inet $T postrouting | grep -o '@[a-z0-9_]*' | sort | tr '\n' ' ')" \
+	"@excl4_16 @excl4_20 @excl4_24 @pods4 @pods6 " "sets the base chain looks up"
+$M gc nfttrace || fail "gc of the parallel ADDs"
+assert_eq "$(nchains)" 1 "only postrouting left after the parallel ADDs' GC"
+
 note "packets: pod -> outside needs masquerade"
 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip netns add nfttpod
