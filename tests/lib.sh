@@ -61,3 +61,11 @@ mkpod() {
 	ip netns add "$1"
 	echo "/run/netns/$1"
 }
+
+# Masquerade of pods on this node, ours and the reference's: rules that masquerade (all but
+# the fixed ones of our base chain, which serve every pod) and elements of our pod maps.
+masq_state() {
+	nft -j list ruleset | jq '[.nftables[] | .rule // empty | select((.expr | tostring | contains("masquerade")) and
+		((.table == "cnip_masq" and .chain == "postrouting") | not))] + [.nftables[] | .map // empty |
+		select(.table == "cnip_masq" and (.name | test("^(pods|excl)"))) | .elem // [] | .[]] | length'
+}

@@ -676,8 +676,8 @@ static int check_base(struct nft_sock *s, const struct nft_feature *f, const str
 		ret = cni_err_set(err, CNI_ERR_INTERNAL, same, "%s", f->what);
 	else if (!same || have.n != lead + bc->nrules)
 		ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
-				  "%s: chain %s %s %s does not hold just its %zu rules%s (has %zu)", f->what,
-				  fam(f), f->table, bc->name, bc->nrules,
+				  "%s: chain %s %s %s does not hold just its %zu rules%s (has %zu)",
+				  f->what, fam(f), f->table, bc->name, bc->nrules,
 				  lazy ? " and those of its maps" : "", have.n);
 	nft_rules_free(&have);
 	return ret;
@@ -713,7 +713,7 @@ static int check_attachment(struct nft_sock *s, const struct nft_att *t, struct 
 	return ret;
 }
 
-/* Each key's element must lead to the chain (name it, in an owner map), and a lazy map have its rule. */
+/* Each key's element leads to the chain (names it, in an owner map); a lazy map has its rule. */
 static int check_elems(struct nft_sock *s, const struct nft_att *t, const struct nft_keys *keys,
 		       const bool *lazy, struct cni_err *err)
 {
@@ -732,15 +732,16 @@ static int check_elems(struct nft_sock *s, const struct nft_att *t, const struct
 			cni_err_set(err, CNI_ERR_NFT, ret, "nftables: reading map %s %s %s", fam(f),
 				    f->table, m->name);
 		else if (m->owner && (el.n != 1 || !nft_elem_leads_to(&el.v[0], t->chain)))
-			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "%s: map %s %s %s holds %s %s%s",
-					  f->what, fam(f), f->table, m->name, k,
-					  el.n ? "for owner " : "for nobody", el.n ? el.v[0].chain : "");
+			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
+					  "%s: map %s %s %s holds %s %s%s", f->what, fam(f),
+					  f->table, m->name, k, el.n ? "for owner " : "for nobody",
+					  el.n ? el.v[0].chain : "");
 		else if (m->lazy && !lazy[keys->v[i].map])
 			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT,
-					  "%s: chain %s %s %s does not look up map %s", f->what, fam(f),
-					  f->table, f->bases[0].name, m->name);
-		else if (!m->owner &&
-			 (el.n != 1 || el.v[0].verdict != f->verdict || strcmp(el.v[0].chain, t->chain)))
+					  "%s: chain %s %s %s does not look up map %s", f->what,
+					  fam(f), f->table, f->bases[0].name, m->name);
+		else if (!m->owner && (el.n != 1 || el.v[0].verdict != f->verdict ||
+					strcmp(el.v[0].chain, t->chain)))
 			ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "%s: map %s %s %s sends %s %s%s",
 					  f->what, fam(f), f->table, m->name, k,
 					  el.n ? "to chain " : "nowhere", el.n ? el.v[0].chain : "");

@@ -61,8 +61,8 @@ static void maps_init(void)
 	size_t i;
 
 	maps[0] = (struct nft_map){ .family = NFPROTO_INET, .table = NFT_MASQ_TABLE,
-				    .name = NFT_MASQ_PODS4, .key_type = NFT_TYPE_IPADDR, .key_len = 4,
-				    .id = 1, .owner = true };
+				    .name = NFT_MASQ_PODS4, .key_type = NFT_TYPE_IPADDR,
+				    .key_len = 4, .id = 1, .owner = true };
 	maps[1] = (struct nft_map){ .family = NFPROTO_INET, .table = NFT_MASQ_TABLE,
 				    .name = NFT_MASQ_PODS6, .key_type = NFT_TYPE_IP6ADDR,
 				    .key_len = 16, .id = 2, .owner = true };
@@ -73,9 +73,9 @@ static void maps_init(void)
 		snprintf(excl_names[i - EXCL4], sizeof(excl_names[0]), "excl%c_%zu", v4 ? '4' : '6',
 			 i - (v4 ? EXCL4 : EXCL6));
 		maps[i] = (struct nft_map){ .family = NFPROTO_INET, .table = NFT_MASQ_TABLE,
-					    .name = excl_names[i - EXCL4], .key_type = CONCAT2(t, t),
-					    .key_len = v4 ? 8 : 32, .id = (uint32_t)i + 1, .owner = true,
-					    .lazy = true };
+					    .name = excl_names[i - EXCL4],
+					    .key_type = CONCAT2(t, t), .key_len = v4 ? 8 : 32,
+					    .id = (uint32_t)i + 1, .owner = true, .lazy = true };
 	}
 }
 
@@ -125,12 +125,9 @@ static struct nftnl_rule *excl_rule(const struct nft_map *m, char what[NFT_WHAT_
 	return nft_masq_rule_excl(v4 ? AF_INET : AF_INET6, len, m->name);
 }
 
-static const struct nft_base bases[1] = {
-	{ NFT_MASQ_CHAIN, { "nat", NF_INET_POST_ROUTING, 100 /* srcnat */, false }, 4, base_rule, 0 },
-};
-static const struct nft_base bases_v1[1] = {
-	{ NFT_MASQ_CHAIN, { "nat", NF_INET_POST_ROUTING, 100 /* srcnat */, false }, 4, base_rule_v1, 0 },
-};
+#define SRCNAT { "nat", NF_INET_POST_ROUTING, 100 /* srcnat */, false }
+static const struct nft_base bases[1] = { { NFT_MASQ_CHAIN, SRCNAT, 4, base_rule, 0 } };
+static const struct nft_base bases_v1[1] = { { NFT_MASQ_CHAIN, SRCNAT, 4, base_rule_v1, 0 } };
 
 /* The keys of p: its address in pods4/6 and, unless v1, (address . network) in its length's excl map. */
 static int keys_of(const struct cni_prefix *p, bool v1, struct nft_keys *out)

@@ -15,7 +15,7 @@ OUR_PATH=$CNIP_BIN:$REF_BIN
 leases() { find "$DATA/brtinterop" -name '10.96.*' 2>/dev/null | wc -l; }
 veths() { ip -j link show type veth | jq '[.[] | select(.ifname | startswith("veth"))] | length'; }
 cni_chains() { { iptables -t nat -S 2>/dev/null; ip6tables -t nat -S 2>/dev/null; } | grep -c -- '-N CNI-' || true; }
-our_masq() { nft -j list ruleset | jq '[.nftables[] | select(.rule) | .rule | select(.expr | tostring | contains("masquerade"))] | length'; }
+our_masq() { masq_state; }
 with_prev() { echo "$1" | jq -c --argjson p "$2" '. + {prevResult:$p}'; }
 
 note "reference ADD, our DEL (IPAM: $([ -x "$CNIP_BIN/host-local" ] && echo ours || echo reference) for our DEL)"
@@ -52,6 +52,7 @@ assert_eq "$(leases)$(veths)" 00 "leases and veths after the reference's DEL"
 # The reference knows nothing of our nftables table: our rules stay until our
 # DEL or GC runs, which then removes them (a switch back is clean after GC).
 left=$(our_masq)
+[ "$left" -gt 0 ] || fail "no masquerade of ours left by the reference's DEL: the GC below would test nothing"
 cni_ok bridge GC "$(echo "$C" | jq -c '.cniVersion="1.1.0" | . + {"cni.dev/valid-attachments":[]}')" \
 	CNI_PATH="$OUR_PATH" CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
 assert_eq "$(our_masq)" 0 "our masquerade after GC (was $left after the reference's DEL)"

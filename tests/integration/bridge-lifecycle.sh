@@ -14,12 +14,7 @@ conf() {
 }
 C=$(conf)
 leases() { find "$DATA/brtlife" -name '10.97.*' 2>/dev/null | wc -l; }
-# Rules of attachment chains that masquerade, and pod addresses in the maps.
-masq_rules() {
-	nft -j list ruleset | jq '[.nftables[] | select(.rule) | .rule | select((.chain | startswith("masq-")) and
-		(.expr | tostring | contains("masquerade")))] + [.nftables[] | .map // empty |
-		select(.name | test("^(pods|excl)")) | .elem // [] | .[]] | length'
-}
+masq_rules() { masq_state; }
 masq_of() { nft -j list ruleset | jq --arg a "$1" '[.nftables[] | select(.rule) | .rule | tostring | select(contains($a))] | length'; }
 veths() { ip -j link show type veth | jq '[.[] | select(.ifname | startswith("veth"))] | length'; }
 spoof_chains() { nft -j list table bridge cnip_spoofchk 2>/dev/null | jq '[.nftables[] | select(.chain) | .chain.name | select(startswith("sc-"))] | length'; }
