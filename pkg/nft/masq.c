@@ -8,7 +8,9 @@
  *     ip daddr 224.0.0.0/4 return; ip6 daddr ff00::/8 return
  *     ip saddr @pods4 masquerade; ip6 saddr @pods6 masquerade
  *   map pods4/6: pod address : owner (the attachment's hash)
- *   map excl4_L/6_L: pod address . its prefix's network : owner
+ *   map excl4_L/6_L: pod address . its prefix's network : owner; made with
+ *     its rule by the first pod of that length, and kept (an empty map costs
+ *     one lookup per new connection), as the table and base chain are
  *   chain masq-<H(net)>-<H(ifname:cid)>, one per attachment, commented with
  *     network, ifname and container ID: the attachment's record, never
  *     jumped to; one rule per pod address saying what the maps do for it:
@@ -54,9 +56,8 @@ struct masq_spec {
 
 static struct nft_map maps[NMAPS];
 static char excl_names[NMAPS - EXCL4][12];
-static pthread_once_t maps_once = PTHREAD_ONCE_INIT;
 
-static void maps_init(void)
+static void maps_fill(void)
 {
 	size_t i;
 
@@ -77,6 +78,14 @@ static void maps_init(void)
 					    .key_type = CONCAT2(t, t), .key_len = v4 ? 8 : 32,
 					    .id = (uint32_t)i + 1, .owner = true, .lazy = true };
 	}
+}
+
+/* Every public function first: the table is built once per process. */
+static void maps_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, maps_fill);
 }
 
 static const struct nft_map maps_v1[2] = {
@@ -379,11 +388,10 @@ int nft_masq_add(struct nft_sock *s, const struct nft_attach *a, const struct cn
 	struct masq_spec ms = { ips, n };
 	int ret = check_ips(ips, n, err);
 
+	maps_init();
 	/* No address, nothing to masquerade; the identity is still checked. */
 	if (ret == 0 && n == 0)
 		return nft_attach_check_id(&masq, a, err);
-	if (ret == 0)
-		ret = pthread_once(&maps_once, maps_init) ? -ENOMEM : 0;
 	return ret < 0 ? ret : nft_attach_add(s, &masq, a, &ms, err);
 }
 
@@ -393,8 +401,7 @@ int nft_masq_del(struct nft_sock *s, const struct nft_attach *a, const struct cn
 	struct masq_spec ms = { ips, n };
 	int ret = check_ips(ips, n, err);
 
-	if (ret == 0)
-		ret = pthread_once(&maps_once, maps_init) ? -ENOMEM : 0;
+	maps_init();
 	return ret < 0 ? ret : nft_attach_del(s, &masq, a, n ? &ms : NULL, err);
 }
 
@@ -405,10 +412,9 @@ int nft_masq_check(struct nft_sock *s, const struct nft_attach *a, const struct 
 	struct masq_spec ms = { ips, n };
 	int ret = check_ips(ips, n, err);
 
+	maps_init();
 	if (ret == 0 && n == 0)
 		return nft_attach_check_id(&masq, a, err);
-	if (ret == 0)
-		ret = pthread_once(&maps_once, maps_init) ? -ENOMEM : 0;
 	if (ret < 0)
 		return ret;
 	ret = nft_attach_check(s, &masq, a, &ms, err);
@@ -464,9 +470,7 @@ int nft_masq_gc(struct nft_sock *s, const char *network, const struct cni_attach
 	struct cni_err e1 = { 0 };
 	int ret, r;
 
-	ret = pthread_once(&maps_once, maps_init) ? -ENOMEM : 0;
-	if (ret < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ret, "masquerade");
+	maps_init();
 	ret = nft_attach_gc(s, &masq, network, keep, n, err);
 	/* The first error is kept: later ones go to a scratch error. */
 	r = nft_attach_gc(s, &masq_v1, network, keep, n, ret ? &e1 : err);
