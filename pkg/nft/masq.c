@@ -95,32 +95,21 @@ static const struct nft_map maps_v1[2] = {
 	  .key_type = NFT_TYPE_IP6ADDR, .key_len = 16, .id = 2 },
 };
 
-/* Multicast is never masqueraded; then one lookup per family. */
+/* Multicast is never masqueraded; then one lookup per family. arg: 1 for version 1's chain. */
 static struct nftnl_rule *base_rule(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
 {
-	static const char *const whats[] = {
-		"ip daddr 224.0.0.0/4 return", "ip6 daddr ff00::/8 return",
-		"ip saddr @pods4 masquerade", "ip6 saddr @pods6 masquerade",
+	static const char *const whats[2][4] = {
+		{ "ip daddr 224.0.0.0/4 return", "ip6 daddr ff00::/8 return",
+		  "ip saddr @pods4 masquerade", "ip6 saddr @pods6 masquerade" },
+		{ "ip daddr 224.0.0.0/4 return", "ip6 daddr ff00::/8 return",
+		  "ip saddr vmap", "ip6 saddr vmap" },
 	};
 	int family = i % 2 ? AF_INET6 : AF_INET;
 
-	(void)arg;
-	snprintf(what, NFT_WHAT_MAX, "%s", whats[i]);
-	return i < 2 ? nft_masq_rule_multicast(NFT_MASQ_TABLE, family) : nft_masq_rule_pods(family);
-}
-
-static struct nftnl_rule *base_rule_v1(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
-{
-	static const char *const whats[] = {
-		"ip daddr 224.0.0.0/4 return", "ip6 daddr ff00::/8 return",
-		"ip saddr vmap", "ip6 saddr vmap",
-	};
-	int family = i % 2 ? AF_INET6 : AF_INET;
-
-	(void)arg;
-	snprintf(what, NFT_WHAT_MAX, "%s", whats[i]);
-	return i < 2 ? nft_masq_rule_multicast(NFT_MASQ_TABLE_V1, family) :
-		       nft_masq_rule_dispatch(family);
+	snprintf(what, NFT_WHAT_MAX, "%s", whats[arg][i]);
+	if (i < 2)
+		return nft_masq_rule_multicast(arg ? NFT_MASQ_TABLE_V1 : NFT_MASQ_TABLE, family);
+	return arg ? nft_masq_rule_dispatch(family) : nft_masq_rule_pods(family);
 }
 
 static struct nftnl_rule *excl_rule(const struct nft_map *m, char what[NFT_WHAT_MAX])
@@ -136,7 +125,7 @@ static struct nftnl_rule *excl_rule(const struct nft_map *m, char what[NFT_WHAT_
 
 #define SRCNAT { "nat", NF_INET_POST_ROUTING, 100 /* srcnat */, false }
 static const struct nft_base bases[1] = { { NFT_MASQ_CHAIN, SRCNAT, 4, base_rule, 0 } };
-static const struct nft_base bases_v1[1] = { { NFT_MASQ_CHAIN, SRCNAT, 4, base_rule_v1, 0 } };
+static const struct nft_base bases_v1[1] = { { NFT_MASQ_CHAIN, SRCNAT, 4, base_rule, 1 } };
 
 /* The keys of p: its address in pods4/6 and, unless v1, (address . network) in its length's excl map. */
 static int keys_of(const struct cni_prefix *p, bool v1, struct nft_keys *out)

@@ -143,17 +143,26 @@ struct nftnl_rule *nft_masq_rule_multicast(const char *table, int family)
 	return NULL;
 }
 
+/* meta nfproto F  ip saddr, the start of both dispatch rules; NULL on ENOMEM. */
+static struct nftnl_rule *saddr_rule(const char *table, int family)
+{
+	struct nft_fam f = nft_fam_of(family);
+	struct nftnl_rule *r = rule_new(NFPROTO_INET, table, NFT_MASQ_CHAIN, NULL);
+
+	if (r && put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
+	    put(r, e_net(f.saddr, f.alen)))
+		return r;
+	if (r)
+		nftnl_rule_free(r);
+	return NULL;
+}
+
 /* Version 1: ip saddr vmap @masq_ip4 (ip6 ... @masq_ip6). */
 struct nftnl_rule *nft_masq_rule_dispatch(int family)
 {
-	struct nft_fam f = nft_fam_of(family);
-	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE_V1, NFT_MASQ_CHAIN, NULL);
+	struct nftnl_rule *r = saddr_rule(NFT_MASQ_TABLE_V1, family);
 
-	if (!r)
-		return NULL;
-	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
-	    put(r, e_net(f.saddr, f.alen)) &&
-	    put(r, e_vmap(family == AF_INET ? NFT_MASQ_MAP4 : NFT_MASQ_MAP6)))
+	if (!r || put(r, e_vmap(family == AF_INET ? NFT_MASQ_MAP4 : NFT_MASQ_MAP6)))
 		return r;
 	nftnl_rule_free(r);
 	return NULL;
@@ -162,15 +171,10 @@ struct nftnl_rule *nft_masq_rule_dispatch(int family)
 /* ip saddr @pods4 masquerade: one hash lookup per new connection, whatever the pod count. */
 struct nftnl_rule *nft_masq_rule_pods(int family)
 {
-	struct nft_fam f = nft_fam_of(family);
-	struct nftnl_rule *r = rule_new(NFPROTO_INET, NFT_MASQ_TABLE, NFT_MASQ_CHAIN, NULL);
+	const char *set = family == AF_INET ? NFT_MASQ_PODS4 : NFT_MASQ_PODS6;
+	struct nftnl_rule *r = saddr_rule(NFT_MASQ_TABLE, family);
 
-	if (!r)
-		return NULL;
-	if (put(r, e_meta(NFT_META_NFPROTO)) && put(r, e_cmp(NFT_CMP_EQ, &f.nfproto, 1)) &&
-	    put(r, e_net(f.saddr, f.alen)) &&
-	    put(r, nft_e_lookup(family == AF_INET ? NFT_MASQ_PODS4 : NFT_MASQ_PODS6, NFT_REG_1)) &&
-	    put(r, nftnl_expr_alloc("masq")))
+	if (!r || (put(r, nft_e_lookup(set, NFT_REG_1)) && put(r, nftnl_expr_alloc("masq"))))
 		return r;
 	nftnl_rule_free(r);
 	return NULL;
