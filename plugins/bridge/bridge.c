@@ -149,13 +149,14 @@ static int result_build(struct cni_ctx *ctx, const struct br_conf *c, const stru
 /*
  * The gateway addresses go on the bridge (or its VLAN interface, returned in
  * *gl) and the node forwards. br is the bridge as br_ensure read it, before
- * this ADD's port joined: its MAC is the one pinned.
+ * this ADD's port joined: its MAC is the one pinned. Without a VLAN, br is
+ * read again after (its MAC, pinned, is the result's).
  */
-static int gateway_setup(struct br_state *s, const struct nl_link *br, const struct cni_result *r,
+static int gateway_setup(struct br_state *s, struct nl_link *br, const struct cni_result *r,
 			 struct nl_link *gl_out, struct cni_err *err)
 {
-	bool v4 = false, v6 = false;
-	struct nl_link gl;
+	bool v4 = false, v6 = false, added = false;
+	struct nl_link gl, now;
 	size_t i;
 	int ret;
 
@@ -163,15 +164,22 @@ static int gateway_setup(struct br_state *s, const struct nl_link *br, const str
 	for (i = 0; !ret && i < r->n_ips; i++) {
 		struct cni_prefix gw = { .ip = r->ips[i].gw, .len = r->ips[i].addr.len };
 
-		ret = br_gateway_addr(s->node, &s->c, &gl, &gw, err);
+		ret = br_gateway_addr(s->node, &s->c, &gl, &gw, &added, err);
 		v4 |= gw.ip.family == AF_INET;
 		v6 |= gw.ip.family == AF_INET6;
 	}
 	if (!ret)
-		ret = knob_forwarding_set(s->node, v4, v6, err);
+		ret = br_gateway_pin(s->node, &gl, added, &now, err);
 	if (!ret)
-		*gl_out = gl;
-	return ret;
+		ret = knob_forwarding_set(s->node, v4, v6, err);
+	if (ret < 0)
+		return ret;
+	if (gl.ifindex == br->ifindex)
+		*br = now;
+	else
+		gl = now;
+	*gl_out = gl;
+	return 0;
 }
 
 static int br_add(struct cni_ctx *ctx, struct cni_result **out)
@@ -181,7 +189,7 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 	struct cni_prefix *ips = NULL;
 	struct podnet_veth v = { 0 };
 	struct nl_link br;
-	bool veth_made = false, ipam_done = false, masq_done = false;
+	bool veth_made = false, ipam_done = false, masq_done = false, br_read = false;
 	char mac[PODNET_MAC_STRLEN];
 	size_t nips = 0;
 	int ret;
@@ -237,6 +245,7 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 		struct nl_link gl;
 
 		ret = gateway_setup(&s, &br, r, &gl, &ctx->err);
+		br_read = !s.c.vlan;
 		if (ret < 0)
 			goto fail;
 		/* Like the reference, a VLAN's gateway interface is reported after the pod's. */
@@ -262,7 +271,7 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 			goto fail;
 	}
 	/* The bridge's MAC settles once it has a port (and is pinned with a gateway). */
-	ret = nl_link_get_index(s.node, br.ifindex, &br, &ctx->err);
+	ret = br_read ? 0 : nl_link_get_index(s.node, br.ifindex, &br, &ctx->err);
 	if (ret < 0)
 		goto fail;
 	free(r->ifaces[IF_BRIDGE].mac);

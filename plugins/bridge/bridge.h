@@ -54,12 +54,16 @@ int br_port_setup(struct nl_sock *sk, const struct br_conf *c, int bridge, int i
 int br_gateway_link(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *br,
 		    bool create, struct nl_link *out, struct cni_err *err)
 	__attribute__((warn_unused_result));
-/*
- * Puts gw/len on the gateway link gl (forceAddress rules as the reference) and
- * pins its MAC to gl->mac: pass gl as read before this ADD's port joined.
- */
+/* Puts gw/len on the gateway link gl (forceAddress rules as the reference); *added if it did. */
 int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *gl,
-		    const struct cni_prefix *gw, struct cni_err *err) __attribute__((warn_unused_result));
+		    const struct cni_prefix *gw, bool *added, struct cni_err *err)
+	__attribute__((warn_unused_result));
+/*
+ * Pins the gateway link's MAC to gl->mac (gl as read before this ADD's port
+ * joined) when it changed since, or when added; *now: the link as it is after.
+ */
+int br_gateway_pin(struct nl_sock *sk, const struct nl_link *gl, bool added, struct nl_link *now,
+		   struct cni_err *err) __attribute__((warn_unused_result));
 
 /* The plugin's verbs, for main.c and the unit tests that drive them. */
 extern const struct cni_plugin bridge_plugin;

@@ -237,7 +237,7 @@ int br_gateway_link(struct nl_sock *sk, const struct br_conf *c, const struct nl
 }
 
 int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, const struct nl_link *gl,
-		    const struct cni_prefix *gw, struct cni_err *err)
+		    const struct cni_prefix *gw, bool *added, struct cni_err *err)
 {
 	int ifindex = gl->ifindex;
 	char want[CNI_PREFIX_STRLEN], have[CNI_PREFIX_STRLEN];
@@ -256,7 +256,7 @@ int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, const struct nl
 		bool overlap;
 
 		if (e->prefix.len == gw->len && cni_ip_equal(&e->prefix.ip, &gw->ip))
-			goto pin;
+			goto out;
 		/* IPv6 allows several addresses on the bridge as long as their subnets are apart. */
 		overlap = gw->ip.family == AF_INET || cni_prefix_contains(&e->prefix, &gw->ip) ||
 			  cni_prefix_contains(gw, &e->prefix.ip);
@@ -275,29 +275,43 @@ int br_gateway_addr(struct nl_sock *sk, const struct br_conf *c, const struct nl
 	if (gw->ip.family == AF_INET6)
 		a.flags = NL_ADDR_NODAD;
 	ret = nl_addr_add(sk, &a, &scratch);
-	/* A parallel ADD of the same network may have added it just now. */
-	if (ret < 0 && ret != -EEXIST) {
+	/* A parallel ADD of the same network may have added it just now (and pins). */
+	if (ret == -EEXIST)
+		ret = 0;
+	else if (ret < 0)
 		err_take(err, &scratch, ret);
-		goto out;
-	}
-pin:
-	/*
-	 * A bridge takes the lowest MAC of its ports, so the port this ADD just
-	 * added may have changed it: pin the MAC gl had before (as the reference
-	 * does), the one the pods already there know their gateway by. A bridge
-	 * whose last port left has an all-zero MAC (the reference fails on it):
-	 * no pod knows one, so the current one is as good.
-	 */
-	if (memcmp(gl->mac, (uint8_t[NL_MAC_LEN]){ 0 }, NL_MAC_LEN)) {
-		ret = nl_link_set_mac(sk, ifindex, gl->mac, err);
-	} else {
-		struct nl_link l;
-
-		ret = nl_link_get_index(sk, ifindex, &l, err);
-		if (!ret)
-			ret = nl_link_set_mac(sk, ifindex, l.mac, err);
-	}
+	else
+		*added = true;
 out:
 	free(addrs);
+	return ret;
+}
+
+/*
+ * A bridge whose MAC nobody set takes the lowest MAC of its ports, so the port
+ * this ADD added may have changed it: pin the MAC gl had before, the one the
+ * pods already there know their gateway by. Only then, or when a gateway
+ * address was just added (as the reference does, so a bridge someone else
+ * made keeps its MAC from its first gateway on): setting a MAC, even the same
+ * one, flushes the link's ARP and ND caches (NETDEV_CHANGEADDR), every pod's
+ * entry on the node. A bridge whose last port left has an all-zero MAC (the
+ * reference fails on it): no pod knows one, so the current one is as good.
+ */
+int br_gateway_pin(struct nl_sock *sk, const struct nl_link *gl, bool added, struct nl_link *now,
+		   struct cni_err *err)
+{
+	static const uint8_t zero[NL_MAC_LEN];
+	uint8_t mac[NL_MAC_LEN];
+	int ret;
+
+	ret = nl_link_get_index(sk, gl->ifindex, now, err);
+	if (ret < 0)
+		return ret;
+	memcpy(mac, memcmp(gl->mac, zero, NL_MAC_LEN) ? gl->mac : now->mac, NL_MAC_LEN);
+	if (!added && !memcmp(mac, now->mac, NL_MAC_LEN))
+		return 0;
+	ret = nl_link_set_mac(sk, gl->ifindex, mac, err);
+	if (!ret)
+		memcpy(now->mac, mac, NL_MAC_LEN);
 	return ret;
 }

@@ -31,6 +31,20 @@ ip netns exec brt-a ping -6 -c1 -W2 fd99::1 >/dev/null || fail "pod a cannot pin
 assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward"
 assert_eq "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" 1 "ipv6 forwarding"
 
+note "another pod's ADD leaves the node's neighbour entries and the bridge's MAC alone"
+# Setting a link's MAC, even to the one it has, flushes its ARP and ND caches:
+# a pinning ADD would make the node forget every pod on the bridge.
+ping -c1 -W2 "$A4" >/dev/null && ping -c1 -W2 "$B4" >/dev/null && ping -6 -c1 -W2 "$B6" >/dev/null ||
+	fail "the node cannot ping its pods"
+neigh_of() { ip -j neigh show dev brt0 | jq -r --arg a "$1" '[.[] | select(.dst == $a)] | length'; }
+assert_eq "$(neigh_of "$A4")$(neigh_of "$B4")$(neigh_of "$B6")" 111 "node neighbours of pods a and b"
+BRMAC=$(ip -j link show brt0 | jq -r '.[0].address')
+NETNS=$(mkpod brt-c); CID=brt-c; cni_ok bridge ADD "$C"
+assert_eq "$(neigh_of "$A4")$(neigh_of "$B4")$(neigh_of "$B6")" 111 "node neighbours after pod c's ADD"
+assert_eq "$(ip -j link show brt0 | jq -r '.[0].address')" "$BRMAC" "bridge MAC after pod c's ADD"
+assert_eq "$(echo "$OUT" | jq -r '.interfaces[0].mac')" "$BRMAC" "bridge MAC in pod c's result"
+cni_ok bridge DEL "$C"
+
 note "masquerade: an outside namespace without a route back answers only masqueraded pods"
 ip netns add brt-out
 ip link add brtout0 type veth peer name eth0 netns brt-out
