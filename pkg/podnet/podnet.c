@@ -247,33 +247,42 @@ static void route_from_result(const struct cni_result *r, const struct cni_route
 		out->scope = (uint8_t)rt->scope;
 }
 
-static int pod_ifindex(struct nl_sock *pod, const struct podnet_conf *c, struct nl_link *l,
+/* A link the caller just made is not read again: the knobs' read finds it gone. */
+static int pod_ifindex(struct nl_sock *pod, const struct podnet_conf *c, int *ifindex,
 		       struct cni_err *err)
 {
-	if (c->ifindex > 0)
-		return nl_link_get_index(pod, c->ifindex, l, err);
-	return nl_link_get(pod, c->ifname, l, err);
+	struct nl_link l;
+	int ret;
+
+	if (c->ifindex > 0) {
+		*ifindex = c->ifindex;
+		return 0;
+	}
+	ret = nl_link_get(pod, c->ifname, &l, err);
+	if (!ret)
+		*ifindex = l.ifindex;
+	return ret;
 }
 
 int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const struct cni_result *r,
 			 struct cni_err *err)
 {
 	bool has_v6 = false;
-	struct nl_link l;
+	int ifindex = 0;
 	size_t i;
 	int ret;
 
-	ret = pod_ifindex(pod, c, &l, err);
+	ret = pod_ifindex(pod, c, &ifindex, err);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < r->n_ips; i++)
 		if (ip_for_iface(&r->ips[i], c->iface) && r->ips[i].addr.ip.family == AF_INET6)
 			has_v6 = true;
-	ret = pod_knobs(pod, c, l.ifindex, has_v6, err);
+	ret = pod_knobs(pod, c, ifindex, has_v6, err);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < r->n_ips; i++) {
-		struct nl_addr a = { .ifindex = l.ifindex, .prefix = r->ips[i].addr };
+		struct nl_addr a = { .ifindex = ifindex, .prefix = r->ips[i].addr };
 
 		if (!ip_for_iface(&r->ips[i], c->iface))
 			continue;
@@ -284,13 +293,13 @@ int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const
 			return ret;
 	}
 	if (!c->link_down) {
-		ret = nl_link_set_up(pod, l.ifindex, true, err);
+		ret = nl_link_set_up(pod, ifindex, true, err);
 		if (ret < 0)
 			return ret;
 	}
 	/* Addresses usable when ADD returns, and a duplicate fails it (upstream v1.7). */
 	if (c->enable_dad && has_v6 && !c->link_down) {
-		ret = nl_addr_wait_dad(pod, l.ifindex, PODNET_DAD_TIMEOUT_MS, err);
+		ret = nl_addr_wait_dad(pod, ifindex, PODNET_DAD_TIMEOUT_MS, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -298,7 +307,7 @@ int podnet_pod_configure(struct nl_sock *pod, const struct podnet_conf *c, const
 		struct nl_route rt;
 		struct cni_err scratch = { 0 };
 
-		route_from_result(r, &r->routes[i], c->iface, l.ifindex, &rt);
+		route_from_result(r, &r->routes[i], c->iface, ifindex, &rt);
 		/* Routes sharing a destination all land (ECMP), as upstream adds them. */
 		ret = nl_route_merge(pod, &rt, &scratch);
 		/* The same route listed twice, or one the kernel made already. */
