@@ -264,7 +264,7 @@ static int b_lazy(struct nft_sock *s, struct nft_batch *b, const struct nft_feat
 			seen |= keys->v[j].map == keys->v[i].map;
 		if (!m->lazy || seen)
 			continue;
-		ret = nft_map_get(s, m);
+		ret = nft_map_get(s, m, NULL);
 		if (ret != -ENOENT)
 			continue;
 		ret = nft_b_map(b, m);

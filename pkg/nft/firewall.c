@@ -15,7 +15,10 @@
  *     chain forward   (filter, forward, priority -10)
  *       meta mark & ~BIT              clears what anyone else left there
  *       iifname vmap @isolation       ingress policies: jump iso-<bridge>
- *       ip saddr vmap @pods4 ...      the pod's rules mark what it may pass
+ *       ip saddr @pods4 ..., ip daddr @pods4 ct ...   mark what pods may pass
+ *     maps pods4/pods6: pod address : owner (its chain's hash)
+ *     chain fw-<H(net)>-<H(ifname:cid)>: the attachment's record (the same
+ *       marks for its address), never jumped to
  *     chain forward-out (filter, forward, priority 10)
  *       meta mark & ~BIT              so the bit never leaves the hook
  *     chain iso-<bridge>: oifname != <bridge> oifname @bridges drop
@@ -387,79 +390,44 @@ out:
 /* ---- the pods' own rules: the attachment engine's feature ---- */
 
 static const struct nft_map fw_maps[2] = {
+	{ .family = FAM, .table = T, .name = MAP4, .key_type = NFT_TYPE_IPADDR, .key_len = 4, .id = 1,
+	  .owner = true },
+	{ .family = FAM, .table = T, .name = MAP6, .key_type = NFT_TYPE_IP6ADDR, .key_len = 16, .id = 2,
+	  .owner = true },
+};
+/* The same maps as earlier versions made them: address : jump fw-..., rewritten by fw_migrate(). */
+static const struct nft_map fw_maps_v1[2] = {
 	{ .family = FAM, .table = T, .name = MAP4, .key_type = NFT_TYPE_IPADDR, .key_len = 4, .id = 1 },
 	{ .family = FAM, .table = T, .name = MAP6, .key_type = NFT_TYPE_IP6ADDR, .key_len = 16, .id = 2 },
-};
-
-/* meta nfproto F  ip saddr|daddr vmap @pods4|6 */
-static struct nftnl_rule *rule_dispatch(int family, bool src)
-{
-	struct nft_fam f = nft_fam_of(family);
-	struct nftnl_rule *r = nft_rule_new(FAM, T, BASE, NULL);
-
-	if (r && nft_put(r, nft_e_meta(NFT_META_NFPROTO, NFT_REG_1)) &&
-	    nft_put(r, nft_e_cmp(NFT_REG_1, NFT_CMP_EQ, &f.nfproto, 1)) &&
-	    nft_put(r, nft_e_payload(NFT_PAYLOAD_NETWORK_HEADER, src ? f.saddr : f.daddr, f.alen,
-				     NFT_REG_1)) &&
-	    nft_put(r, nft_e_vmap(family == AF_INET ? MAP4 : MAP6, NFT_REG_1)))
-		return r;
-	nftnl_rule_free(r);
-	return NULL;
-}
-
-static struct nftnl_rule *base_forward(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
-{
-	static const char *const whats[] = {
-		"meta mark clear", "iifname vmap @" ISO_MAP, "ip saddr vmap @" MAP4,
-		"ip6 saddr vmap @" MAP6, "ip daddr vmap @" MAP4, "ip6 daddr vmap @" MAP6,
-	};
-
-	snprintf(what, NFT_WHAT_MAX, "%s", whats[i]);
-	switch (i) {
-	case 0:
-		return rule_mark_clear(BASE);
-	case 1:
-		return rule_iso_dispatch();
-	default:
-		return rule_dispatch(i % 2 ? AF_INET6 : AF_INET, i < 4);
-	}
-}
-
-static struct nftnl_rule *base_after(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
-{
-	snprintf(what, NFT_WHAT_MAX, "meta mark clear");
-	return rule_mark_clear(AFTER);
-}
-
-static const struct nft_base fw_bases[2] = {
-	{ BASE, { "filter", NF_INET_FORWARD, PRIO_BEFORE, false }, 6, base_forward, 0 },
-	{ AFTER, { "filter", NF_INET_FORWARD, PRIO_AFTER, false }, 1, base_after, 0 },
 };
 
 enum fw_kind { FW_FROM, FW_REPLY, FW_DNAT };
 
 /*
- * meta nfproto F  ip saddr POD            meta mark set mark | BIT   (from the pod)
- * meta nfproto F  ip daddr POD  ct state established,related  ...   (its replies)
- * meta nfproto F  ip daddr POD  ct status dnat                ...   (published ports)
- * The comment keeps the prefix: DEL without addresses finds the elements.
+ * meta nfproto F  ip saddr X            meta mark set mark | BIT   (from the pod)
+ * meta nfproto F  ip daddr X  ct state established,related  ...   (its replies)
+ * meta nfproto F  ip daddr X  ct status dnat                ...   (published ports)
+ * X: the pod's address (its record, commented with the prefix so DEL finds
+ * the elements without addresses), or @pods4/@pods6 (ip NULL, the base chain).
  */
-static struct nftnl_rule *rule_pod(const char *chain, const struct cni_prefix *ip, enum fw_kind k)
+static struct nftnl_rule *rule_mark(const char *chain, int family, const struct cni_prefix *ip,
+				    enum fw_kind k)
 {
-	struct nft_fam f = nft_fam_of(ip->ip.family);
+	struct nft_fam f = nft_fam_of(family);
 	char comment[CNI_PREFIX_STRLEN];
 	uint32_t ct_key = k == FW_REPLY ? NFT_CT_STATE : NFT_CT_STATUS;
 	uint32_t ct_bits = k == FW_REPLY ? NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED) :
 					   IPS_DST_NAT;
 	uint32_t zero = 0, keep = ~(uint32_t)FW_MARK, bit = FW_MARK;
-	struct nftnl_rule *r = nft_rule_new(FAM, T, chain, cni_prefix_format(ip, comment));
+	struct nftnl_rule *r = nft_rule_new(FAM, T, chain, ip ? cni_prefix_format(ip, comment) : NULL);
 	bool ok;
 
 	ok = r && nft_put(r, nft_e_meta(NFT_META_NFPROTO, NFT_REG_1)) &&
 	     nft_put(r, nft_e_cmp(NFT_REG_1, NFT_CMP_EQ, &f.nfproto, 1)) &&
 	     nft_put(r, nft_e_payload(NFT_PAYLOAD_NETWORK_HEADER, k == FW_FROM ? f.saddr : f.daddr, f.alen,
 				      NFT_REG_1)) &&
-	     nft_put(r, nft_e_cmp(NFT_REG_1, NFT_CMP_EQ, ip->ip.a, f.alen));
+	     nft_put(r, ip ? nft_e_cmp(NFT_REG_1, NFT_CMP_EQ, ip->ip.a, f.alen) :
+			     nft_e_lookup(family == AF_INET ? MAP4 : MAP6, NFT_REG_1));
 	if (ok && k != FW_FROM)
 		ok = nft_put(r, nft_e_ct(ct_key, NFT_REG_1)) &&
 		     nft_put(r, nft_e_bitwise(NFT_REG_1, &ct_bits, NULL, 4)) &&
@@ -474,6 +442,38 @@ static struct nftnl_rule *rule_pod(const char *chain, const struct cni_prefix *i
 	return NULL;
 }
 
+static struct nftnl_rule *base_forward(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
+{
+	static const char *const whats[] = {
+		"meta mark clear", "iifname vmap @" ISO_MAP,
+		"ip saddr @" MAP4 " mark", "ip6 saddr @" MAP6 " mark",
+		"ip daddr @" MAP4 " ct state established,related mark",
+		"ip6 daddr @" MAP6 " ct state established,related mark",
+		"ip daddr @" MAP4 " ct status dnat mark", "ip6 daddr @" MAP6 " ct status dnat mark",
+	};
+
+	snprintf(what, NFT_WHAT_MAX, "%s", whats[i]);
+	switch (i) {
+	case 0:
+		return rule_mark_clear(BASE);
+	case 1:
+		return rule_iso_dispatch();
+	default:
+		return rule_mark(BASE, i % 2 ? AF_INET6 : AF_INET, NULL, (enum fw_kind)((i - 2) / 2));
+	}
+}
+
+static struct nftnl_rule *base_after(size_t i, uint32_t arg, char what[NFT_WHAT_MAX])
+{
+	snprintf(what, NFT_WHAT_MAX, "meta mark clear");
+	return rule_mark_clear(AFTER);
+}
+
+static const struct nft_base fw_bases[2] = {
+	{ BASE, { "filter", NF_INET_FORWARD, PRIO_BEFORE, false }, 8, base_forward, 0 },
+	{ AFTER, { "filter", NF_INET_FORWARD, PRIO_AFTER, false }, 1, base_after, 0 },
+};
+
 static int fw_rules(const char *chain, const void *spec, struct nft_built *v, size_t max)
 {
 	const struct nft_fw *fw = spec;
@@ -486,7 +486,7 @@ static int fw_rules(const char *chain, const void *spec, struct nft_built *v, si
 		for (k = FW_FROM; k <= FW_DNAT; k++) {
 			if (n == max)
 				return -E2BIG;
-			v[n].r = rule_pod(chain, &fw->ips[i], (enum fw_kind)k);
+			v[n].r = rule_mark(chain, fw->ips[i].ip.family, &fw->ips[i], (enum fw_kind)k);
 			if (!v[n].r)
 				return -ENOMEM;
 			snprintf(v[n].what, NFT_WHAT_MAX, "mark %s %s", kinds[k],
@@ -551,13 +551,79 @@ static const struct nft_feature fw_feature = {
 	.bases = fw_bases,
 	.nbases = 2,
 	.pfx = PFX,
-	.verdict = NFT_JUMP,
 	.rule_comments = true,
 	.rules = fw_rules,
 	.keys = fw_keys,
 	.rule_keys = fw_rule_keys,
 	.describe = fw_describe,
 };
+
+/* ---- version 1's verdict maps, rewritten ---- */
+
+/*
+ * Before 2026-12-06, pods4 and pods6 were verdict maps (address : jump fw-...), and
+ * every commit validated every pod's chain. The first ADD, DEL or GC that
+ * finds them rewrites the table in one transaction, so no packet sees it
+ * half made: the base chain's rules go, the maps are made again as owner
+ * maps holding every pod's element (its chain's hash), the new rules come
+ * in. The fw- chains stay as they are: their rules are the records.
+ */
+static int migrate_once(struct nft_sock *s, void *ctx, struct cni_err *err)
+{
+	struct nft_elems el[2] = { { 0 } };
+	size_t i, j, failed = SIZE_MAX;
+	bool old[2] = { false, false };
+	struct nft_batch b;
+	int ret = 0;
+
+	(void)ctx;
+	nft_batch_init(&b);
+	for (i = 0; !ret && i < 2; i++) {
+		uint32_t dtype = 0;
+
+		ret = nft_map_get(s, &fw_maps_v1[i], &dtype);
+		old[i] = !ret && dtype == NFT_DATA_VERDICT;
+		if (ret == -ENOENT)
+			ret = 0;
+		if (!ret && old[i])
+			ret = nft_get_elems(s, &fw_maps_v1[i], NULL, &el[i]);
+	}
+	if (ret < 0) {
+		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: reading the maps of inet " T);
+		goto out;
+	}
+	if (!old[0] && !old[1])
+		goto out;
+	ret = nft_b_rule_del(&b, FAM, T, BASE, 0);
+	for (i = 0; !ret && i < 2; i++) {
+		if (old[i])
+			ret = nft_b_map_del(&b, &fw_maps_v1[i]);
+		if (!ret)
+			ret = nft_b_map(&b, &fw_maps[i]);
+		for (j = 0; !ret && j < el[i].n; j++)
+			if (el[i].v[j].verdict == (uint32_t)NFT_JUMP || el[i].v[j].verdict == (uint32_t)NFT_GOTO)
+				ret = nft_b_elem(&b, &fw_maps[i], el[i].v[j].key, 0, el[i].v[j].chain);
+	}
+	for (i = 0; !ret && i < fw_bases[0].nrules; i++) {
+		char what[NFT_WHAT_MAX] = "";
+
+		ret = nft_b_rule_add(&b, base_forward(i, 0, what), what);
+	}
+	if (ret < 0)
+		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: building the firewall batch");
+	else
+		ret = nft_sock_batch(s, &b, &failed, err);
+out:
+	nft_elems_free(&el[0]);
+	nft_elems_free(&el[1]);
+	nft_batch_release(&b);
+	return ret;
+}
+
+static int fw_migrate(struct nft_sock *s, struct cni_err *err)
+{
+	return nft_retry(s, migrate_once, NULL, err);
+}
 
 /* ---- CHECK of a bridge's ingress policy ---- */
 
@@ -717,6 +783,8 @@ int nft_fw_add(struct nft_sock *s, const struct nft_attach *a, const struct nft_
 
 	ret = check_spec(fw, err);
 	if (!ret)
+		ret = fw_migrate(s, err);
+	if (!ret)
 		ret = nft_retry(s, iso_once, &is, err);
 	if (!ret)
 		ret = nft_attach_add(s, &fw_feature, a, fw, err);
@@ -739,7 +807,9 @@ int nft_fw_del(struct nft_sock *s, const struct nft_attach *a, const struct cni_
 	struct ref_del rd = { NFPROTO_IPV4, ips, n };
 	int ret, r;
 
-	ret = nft_attach_del(s, &fw_feature, a, n ? &fw : NULL, err);
+	ret = fw_migrate(s, err);
+	if (!ret)
+		ret = nft_attach_del(s, &fw_feature, a, n ? &fw : NULL, err);
 	if (has_family(ips, n, AF_INET)) {
 		r = nft_retry(s, ref_del_once, &rd, err);
 		ret = ret ? ret : r;
@@ -757,6 +827,7 @@ int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nf
 {
 	struct iso is = { fw ? fw->bridge : NULL, fw && fw->isolated, true };
 	struct hookin h = { NFPROTO_IPV4, fw ? fw->admin_chain : NULL };
+	uint32_t dtype = 0;
 	int ret = check_spec(fw, err);
 
 	if (!ret && has_family(fw->ips, fw->n, AF_INET))
@@ -766,6 +837,9 @@ int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nf
 		ret = hookin_check(s, &h, err);
 	if (!ret && is.bridge)
 		ret = iso_check(s, &is, err);
+	if (!ret && nft_map_get(s, &fw_maps_v1[0], &dtype) == 0 && dtype == NFT_DATA_VERDICT)
+		ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "firewall: inet " T " still has an earlier cnip's "
+				  "verdict maps; the next firewall ADD, DEL or GC on this node rewrites them");
 	if (!ret)
 		ret = nft_attach_check(s, &fw_feature, a, fw, err);
 	return ret;
@@ -774,5 +848,7 @@ int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nf
 int nft_fw_gc(struct nft_sock *s, const char *network, const struct cni_attachment *keep, size_t n,
 	      struct cni_err *err)
 {
-	return nft_attach_gc(s, &fw_feature, network, keep, n, err);
+	int ret = fw_migrate(s, err);
+
+	return ret ? ret : nft_attach_gc(s, &fw_feature, network, keep, n, err);
 }

@@ -156,6 +156,7 @@ struct nft_hook {
 int nft_b_table(struct nft_batch *b, uint16_t family, const char *table);
 int nft_b_table_del(struct nft_batch *b, uint16_t family, const char *table);
 int nft_b_map(struct nft_batch *b, const struct nft_map *m);
+int nft_b_map_del(struct nft_batch *b, const struct nft_map *m);
 int nft_b_chain(struct nft_batch *b, uint16_t type, uint16_t family, const char *table,
 		const char *name, const struct nft_hook *hook, const char *comment, uint16_t flags);
 int nft_b_rule_add(struct nft_batch *b, struct nftnl_rule *r, const char *what);
@@ -202,8 +203,12 @@ struct nft_elems {
 };
 void nft_elems_free(struct nft_elems *es);
 int nft_elems_push(struct nft_elems *es, const struct nft_elem *e);
-/* 0 if the map exists, -ENOENT if it or its table does not. */
-int nft_map_get(struct nft_sock *s, const struct nft_map *m) __attribute__((warn_unused_result));
+/*
+ * 0 if the map exists, its data type (NFT_DATA_VERDICT, NFT_TYPE_*) in *dtype
+ * when dtype is not NULL; -ENOENT if it or its table does not.
+ */
+int nft_map_get(struct nft_sock *s, const struct nft_map *m, uint32_t *dtype)
+	__attribute__((warn_unused_result));
 /* The element of key, or every element (key NULL); a missing map or element is none. */
 int nft_get_elems(struct nft_sock *s, const struct nft_map *m, const void *key, struct nft_elems *out)
 	__attribute__((warn_unused_result));

@@ -150,6 +150,21 @@ out:
 	return nlh ? 0 : -ENOMEM;
 }
 
+int nft_b_map_del(struct nft_batch *b, const struct nft_map *m)
+{
+	struct nftnl_set *set = map_with(m, NULL, 0, NULL);
+	struct nlmsghdr *nlh;
+
+	if (!set)
+		return -ENOMEM;
+	nlh = nft_batch_add(b, NFT_MSG_DELSET, m->family, 0, "deleting map %s %s %s",
+			    nft_family_name(m->family), m->table, m->name);
+	if (nlh)
+		nftnl_set_nlmsg_build_payload(nlh, set);
+	nftnl_set_free(set);
+	return nlh ? 0 : -ENOMEM;
+}
+
 int nft_b_chain(struct nft_batch *b, uint16_t type, uint16_t family, const char *table,
 		const char *name, const struct nft_hook *hook, const char *comment, uint16_t flags)
 {
@@ -562,14 +577,26 @@ bool nft_elem_leads_to(const struct nft_elem *e, const char *chain)
 	       !strcmp(e->chain, chain);
 }
 
+/* data: where the map's data type goes, or NULL. */
 static int set_cb(const struct nlmsghdr *nlh, void *data)
 {
-	(void)nlh;
-	(void)data;
+	struct nftnl_set *set;
+	uint32_t *dtype = data;
+
+	if (!dtype)
+		return MNL_CB_OK;
+	set = nftnl_set_alloc();
+	if (!set || nftnl_set_nlmsg_parse(nlh, set) < 0) {
+		nftnl_set_free(set);
+		return MNL_CB_ERROR;
+	}
+	/* A plain set has none: 0. */
+	*dtype = nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE) ? nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE) : 0;
+	nftnl_set_free(set);
 	return MNL_CB_OK;
 }
 
-int nft_map_get(struct nft_sock *s, const struct nft_map *m)
+int nft_map_get(struct nft_sock *s, const struct nft_map *m, uint32_t *dtype)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_set *set = map_with(m, NULL, 0, NULL);
@@ -580,7 +607,7 @@ int nft_map_get(struct nft_sock *s, const struct nft_map *m)
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, m->family, NLM_F_ACK, 0);
 	nftnl_set_nlmsg_build_payload(nlh, set);
 	nftnl_set_free(set);
-	return nft_sock_query(s, nlh, set_cb, NULL, NULL);
+	return nft_sock_query(s, nlh, set_cb, NULL, dtype);
 }
 
 /* ---- rules compared ---- */

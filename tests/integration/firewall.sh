@@ -94,6 +94,19 @@ note "but a new connection straight to the pod's address stays dropped, as with 
 [ -z "$(tcp $OUT "$P1_4" 80)" ] || fail "outside reached the pod's address directly (v4)"
 [ -z "$(tcp $OUT "$P1_6" 80)" ] || fail "outside reached the pod's address directly (v6)"
 
+note "the layout: owner maps, one lookup rule each, no rule or element leading to a pod's chain"
+T=$(nft -j list table inet cnip_firewall)
+for fam in 4 6; do
+	jq -e --arg m "pods$fam" '[.nftables[] | .map // empty | select(.name == $m)][0] | .map == "ifname" and (.type | test("ipv[46]_addr"))' \
+		<<<"$T" >/dev/null || fail "pods$fam is not an address : owner map: $T"
+done
+assert_eq "$(jq '[.nftables[] | .rule? | select(.chain == "forward") | tostring | select(contains("\"@pods"))] | length' <<<"$T")" 6 \
+	"forward's lookups in pods4/pods6 (from, replies, published; two families)"
+assert_eq "$(jq '[.nftables[] | (.rule?, .map?) | select(.) | tostring | select(test("\"(jump|goto)\":\\{\"target\":\"fw-"))] | length' <<<"$T")" 0 \
+	"rules and elements leading to a pod's chain"
+jq -e --arg a "$P1_4" '[.nftables[] | .map // empty | select(.name == "pods4") | .elem[]? | select(.[0] == $a)] | length == 1' <<<"$T" >/dev/null ||
+	fail "no pods4 element for $P1_4"
+
 note "the admin chain overrides: a DROP there cuts the pod off"
 iptables -A CNI-ADMIN -s "$P1_4" -j DROP
 [ -z "$(tcp fwl-p1 $OUT_IP 7000)" ] || fail "admin DROP did not apply"
@@ -178,6 +191,61 @@ nft list chain inet cnip_firewall iso-fwlbra | grep -q 'oifname "fwlbra" drop' |
 unpod fwl-a1 "$A" 18090
 unpod fwl-b1 "$B" 18091
 unpod fwl-o1 "$O" 18092
+
+note "upgrade: the verdict maps of an earlier cnip are rewritten by the next DEL, ADD or GC, with no gap"
+pod fwl-u1 "$C" 18095
+U1_4=$IP4 U1_6=$IP6
+# What earlier versions made: pods4/pods6 address : jump fw-..., forward looking them up by vmap.
+{
+	echo "flush chain inet cnip_firewall forward"
+	echo "delete map inet cnip_firewall pods4"
+	echo "delete map inet cnip_firewall pods6"
+	echo "add map inet cnip_firewall pods4 { type ipv4_addr : verdict; }"
+	echo "add map inet cnip_firewall pods6 { type ipv6_addr : verdict; }"
+	echo "add rule inet cnip_firewall forward meta mark set meta mark & 0xffefffff"
+	echo "add rule inet cnip_firewall forward iifname vmap @isolation"
+	echo "add rule inet cnip_firewall forward ip saddr vmap @pods4"
+	echo "add rule inet cnip_firewall forward ip6 saddr vmap @pods6"
+	echo "add rule inet cnip_firewall forward ip daddr vmap @pods4"
+	echo "add rule inet cnip_firewall forward ip6 daddr vmap @pods6"
+	nft -j list table inet cnip_firewall | jq -r '.nftables[] | .rule // empty | select(.chain | startswith("fw-")) | select(.comment) |
+		"add element inet cnip_firewall pods\(if (.comment | contains(":")) then 6 else 4 end) { \(.comment | sub("/.*"; "")) : jump \(.chain) }"' | sort -u
+} >"$TMP/v1.nft"
+nft -f "$TMP/v1.nft" || fail "could not write the earlier layout"
+nft list map inet cnip_firewall pods4 | grep -q "$U1_4 : jump fw-" || fail "earlier layout not in place: $(nft list table inet cnip_firewall)"
+assert_eq "$(tcp fwl-u1 $OUT_IP 7000)" outside "earlier layout: pod -> outside"
+CK=$("$CNICTL" check "$C" fwl-u1 --id fwl-u1) && fail "CHECK passed on the earlier layout"
+jq_ok "$CK" '.code == 105 and (.msg | test("earlier cnip"))'
+# A new pod's ADD rewrites the table; the old pod's traffic never depended on which layout.
+pod fwl-u2 "$C" 18096
+T=$(nft -j list table inet cnip_firewall)
+assert_eq "$(jq '[.nftables[] | .map // empty | select(.name | test("^pods")) | select(.map == "ifname")] | length' <<<"$T")" 2 "owner maps after the rewrite"
+assert_eq "$(jq '[.nftables[] | (.rule?, .map?) | select(.) | tostring | select(test("\"(jump|goto)\":\\{\"target\":\"fw-"))] | length' <<<"$T")" 0 \
+	"rules and elements leading to a pod's chain after the rewrite"
+for a in "$U1_4" "$IP4"; do
+	jq -e --arg a "$a" '[.nftables[] | .map // empty | select(.name == "pods4") | .elem[]? | select(.[0] == $a)] | length == 1' <<<"$T" >/dev/null ||
+		fail "no pods4 element for $a after the rewrite"
+done
+jq -e --arg a "$U1_6" '[.nftables[] | .map // empty | select(.name == "pods6") | .elem[]? | select(.[0] == $a)] | length == 1' <<<"$T" >/dev/null ||
+	fail "no pods6 element for $U1_6 after the rewrite"
+assert_eq "$(tcp fwl-u1 $OUT_IP 7000)$(tcp fwl-u1 $OUT_IP6 7000)" outsideoutside "rewritten: the old pod -> outside (v4, v6)"
+assert_eq "$(tcp fwl-out $NODE_IP 18095)" fwl-u1 "rewritten: outside -> node:18095 -> the old pod"
+assert_eq "$(tcp fwl-u2 $OUT_IP 7000)" outside "rewritten: the new pod -> outside"
+"$CNICTL" check "$C" fwl-u1 --id fwl-u1 || fail "CHECK of the old pod after the rewrite"
+"$CNICTL" check "$C" fwl-u2 --id fwl-u2 || fail "CHECK of the new pod after the rewrite"
+# GC and DEL rewrite it too (DEL could not remove a chain an element still jumps to).
+nft -f "$TMP/v1.nft" || fail "could not write the earlier layout again"
+unpod fwl-u2 "$C" 18096
+assert_eq "$(nft -j list map inet cnip_firewall pods4 | jq -r '.nftables[] | .map? | select(.) | .map')" ifname "pods4 after a DEL on the earlier layout"
+assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 1 \
+	"attachment chains after that DEL"
+grep -vF -e " $IP4 :" -e " $IP6 :" "$TMP/v1.nft" >"$TMP/v1b.nft"
+nft -f "$TMP/v1b.nft" || fail "could not write the earlier layout a third time"
+cni_ok firewall GC "$(jq -c '.plugins[2] + {cniVersion: "1.1.0", name: "fwlnet", "cni.dev/valid-attachments": [{containerID: "fwl-u1", ifname: "eth0"}]}' "$C")" \
+	CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
+assert_eq "$(nft -j list map inet cnip_firewall pods6 | jq -r '.nftables[] | .map? | select(.) | .map')" ifname "pods6 after a GC on the earlier layout"
+"$CNICTL" check "$C" fwl-u1 --id fwl-u1 || fail "CHECK of the old pod after the GC"
+unpod fwl-u1 "$C" 18095
 
 note "bad keys"
 prev=$(jq -nc '{cniVersion:"1.0.0",interfaces:[{name:"fwlbr0"}],ips:[{address:"10.66.0.9/24",interface:0}]}')
