@@ -338,8 +338,9 @@ struct iso {
 
 /*
  * Our table's maps for the policies, and the bridge's chain, refilled on
- * each ADD (the last policy wins). Nothing here is per pod; the engine adds
- * the pods' maps and base chains after this, in its own transaction.
+ * each ADD with a policy (the last policy wins); an "open" ADD runs it only
+ * while the maps are missing. Nothing here is per pod; the engine adds the
+ * pods' maps and base chains after this, in its own transaction.
  */
 static int iso_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 {
@@ -784,7 +785,8 @@ int nft_fw_add(struct nft_sock *s, const struct nft_attach *a, const struct nft_
 	ret = check_spec(fw, err);
 	if (!ret)
 		ret = fw_migrate(s, err);
-	if (!ret)
+	/* "open" changes no policy: only the map the base chain looks up must be there. */
+	if (!ret && (is.bridge || nft_map_get(s, &iso_map, NULL) < 0))
 		ret = nft_retry(s, iso_once, &is, err);
 	if (!ret)
 		ret = nft_attach_add(s, &fw_feature, a, fw, err);
