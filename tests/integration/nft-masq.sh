@@ -183,6 +183,33 @@ nft delete element inet $T excl4_16 '{ 10.22.0.5 . 10.22.0.0 }'
 ip netns exec nfttpod ping -c1 -W1 -p 01 10.22.0.9 >/dev/null || fail "pod to pod, no exclusion"
 assert_eq "$(seen 10.22.0.5)/$(seen 10.22.255.254)" "1/1" "without the exclusion: masqueraded"
 ip netns del nfttpod2
+# The same for IPv6: fd22::9 behind another node veth (the node answers NDP for it).
+ip netns add nfttpod3
+ip link add nfttp2 type veth peer name eth0 netns nfttpod3
+ip addr add fd23::1/128 dev nfttp2 nodad
+ip link set nfttp2 up
+ip -6 route add fd22::9/128 dev nfttp2
+sysctl -qw net.ipv6.conf.nfttp0.proxy_ndp=1
+ip -6 neigh add proxy fd22::9 dev nfttp0
+ip -n nfttpod3 addr add fd22::9/128 dev eth0 nodad
+ip -n nfttpod3 link set eth0 up
+ip -n nfttpod3 -6 route add fd23::1/128 dev eth0
+ip -n nfttpod3 -6 route add default via fd23::1
+# Neighbours resolved first (node and pod3), before anything counts; the proxy answers late.
+ping -6 -c1 -W3 fd22::9 >/dev/null || fail "node cannot reach v6 pod 3"
+ip netns exec nfttpod3 nft 'add table ip6 seen; add chain ip6 seen in { type filter hook input priority 0; };
+	add rule ip6 seen in ip6 saddr fd22::5 counter; add rule ip6 seen in ip6 saddr fd23::1 counter'
+seen6() {
+	ip netns exec nfttpod3 nft -j list chain ip6 seen in | jq --arg a "$1" \
+		'[.nftables[] | select(.rule) | select(.rule.expr[0].match.right == $a) | .rule.expr[1].counter.packets][0]'
+}
+ip netns exec nfttpod ping -6 -c1 -W5 fd22::9 >/dev/null || fail "v6 pod to pod in its prefix"
+assert_eq "$(seen6 fd22::5)/$(seen6 fd23::1)" "1/0" "v6 traffic inside the prefix masqueraded"
+nft delete element inet $T excl6_64 '{ fd22::5 . fd22:: }'
+ip netns exec nfttpod ping -6 -c1 -W5 -p 01 fd22::9 >/dev/null || fail "v6 pod to pod, no exclusion"
+assert_eq "$(seen6 fd22::5)/$(seen6 fd23::1)" "1/1" "v6 without the exclusion: masqueraded"
+ip -6 neigh del proxy fd22::9 dev nfttp0
+ip netns del nfttpod3
 $M del nfttnet cid1 eth0 || fail "del for packets"
 conntrack -F >/dev/null 2>&1 || true
 ping4 && fail "v4 ping worked after DEL"
