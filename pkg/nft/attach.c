@@ -214,11 +214,26 @@ static int b_guarded_del(struct nft_batch *b, const struct nft_feature *f, const
 	return ret ? ret : b_elem(b, f, k, NULL);
 }
 
+int nft_b_base_rules(struct nft_batch *b, const struct nft_feature *f, const struct nft_base *bc,
+		     bool flush)
+{
+	int ret = flush ? nft_b_rule_del(b, f->family, f->table, bc->name, 0) : 0;
+	size_t j;
+
+	for (j = 0; !ret && j < bc->nrules; j++) {
+		char what[NFT_WHAT_MAX] = "";
+		struct nftnl_rule *r = bc->rule(j, bc->arg, what);
+
+		ret = nft_b_rule_add(b, r, what);
+	}
+	return ret;
+}
+
 /* Table, maps, base chains: created (EXCL unless stateless) where missing, and their fixed rules. */
 static int b_base(struct nft_batch *b, const struct nft_feature *f, const bool *missing)
 {
 	int ret = nft_b_table(b, f->family, f->table);
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; !ret && i < f->nmaps; i++)
 		if (!f->maps[i].lazy)
@@ -232,14 +247,8 @@ static int b_base(struct nft_batch *b, const struct nft_feature *f, const bool *
 		ret = nft_b_chain(b, NFT_MSG_NEWCHAIN, f->family, f->table, bc->name, &bc->hook, NULL,
 				  NLM_F_CREATE | (f->stateless ? 0 : NLM_F_EXCL));
 		/* Stateless: refilled in every ADD, exactly its rules whatever was there. */
-		if (!ret && f->stateless)
-			ret = nft_b_rule_del(b, f->family, f->table, bc->name, 0);
-		for (j = 0; !ret && j < bc->nrules; j++) {
-			char what[NFT_WHAT_MAX] = "";
-			struct nftnl_rule *r = bc->rule(j, bc->arg, what);
-
-			ret = nft_b_rule_add(b, r, what);
-		}
+		if (!ret)
+			ret = nft_b_base_rules(b, f, bc, f->stateless);
 	}
 	return ret;
 }

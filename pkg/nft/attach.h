@@ -100,6 +100,10 @@ struct nft_feature {
 			 struct cni_err *err);
 };
 
+/* The fixed rules of base chain bc into b, after a flush of the chain's rules when flush; -ENOMEM. */
+int nft_b_base_rules(struct nft_batch *b, const struct nft_feature *f, const struct nft_base *bc,
+		     bool flush);
+
 /* 0 if a names network, container ID and ifname; -EINVAL with err otherwise. */
 int nft_attach_check_id(const struct nft_feature *f, const struct nft_attach *a, struct cni_err *err)
 	__attribute__((warn_unused_result));

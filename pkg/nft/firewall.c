@@ -561,40 +561,50 @@ static const struct nft_feature fw_feature = {
 
 /* ---- version 1's verdict maps, rewritten ---- */
 
+/* 1 if map i of fw_maps_v1 is there as a verdict map, 0 if not (missing, or an owner map), -errno. */
+static int fw_v1_map(struct nft_sock *s, size_t i)
+{
+	uint32_t dtype = 0;
+	int ret = nft_map_get(s, &fw_maps_v1[i], &dtype);
+
+	if (ret == -ENOENT)
+		return 0;
+	return ret < 0 ? ret : dtype == NFT_DATA_VERDICT;
+}
+
 /*
  * Before 2026-12-06, pods4 and pods6 were verdict maps (address : jump fw-...), and
  * every commit validated every pod's chain. The first ADD, DEL or GC that
  * finds them rewrites the table in one transaction, so no packet sees it
  * half made: the base chain's rules go, the maps are made again as owner
  * maps holding every pod's element (its chain's hash), the new rules come
- * in. The fw- chains stay as they are: their rules are the records.
+ * in. The fw- chains stay as they are: their rules are the records. Every
+ * version makes both maps together, so pods4 alone tells (one request on
+ * the way of every ADD and DEL).
  */
 static int migrate_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 {
 	struct nft_elems el[2] = { { 0 } };
 	size_t i, j, failed = SIZE_MAX;
-	bool old[2] = { false, false };
+	int old[2] = { 0, 0 };
 	struct nft_batch b;
-	int ret = 0;
+	int ret;
 
 	(void)ctx;
 	nft_batch_init(&b);
-	for (i = 0; !ret && i < 2; i++) {
-		uint32_t dtype = 0;
-
-		ret = nft_map_get(s, &fw_maps_v1[i], &dtype);
-		old[i] = !ret && dtype == NFT_DATA_VERDICT;
-		if (ret == -ENOENT)
-			ret = 0;
-		if (!ret && old[i])
+	ret = old[0] = fw_v1_map(s, 0);
+	if (ret > 0)
+		ret = old[1] = fw_v1_map(s, 1);
+	for (i = 0; ret >= 0 && i < 2; i++)
+		if (old[i] > 0)
 			ret = nft_get_elems(s, &fw_maps_v1[i], NULL, &el[i]);
-	}
 	if (ret < 0) {
 		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: reading the maps of inet " T);
 		goto out;
 	}
-	if (!old[0] && !old[1])
+	if (!old[0])
 		goto out;
+	/* The rules go first: a map a rule still looks up cannot be deleted. */
 	ret = nft_b_rule_del(&b, FAM, T, BASE, 0);
 	for (i = 0; !ret && i < 2; i++) {
 		if (old[i])
@@ -605,11 +615,8 @@ static int migrate_once(struct nft_sock *s, void *ctx, struct cni_err *err)
 			if (el[i].v[j].verdict == (uint32_t)NFT_JUMP || el[i].v[j].verdict == (uint32_t)NFT_GOTO)
 				ret = nft_b_elem(&b, &fw_maps[i], el[i].v[j].key, 0, el[i].v[j].chain);
 	}
-	for (i = 0; !ret && i < fw_bases[0].nrules; i++) {
-		char what[NFT_WHAT_MAX] = "";
-
-		ret = nft_b_rule_add(&b, base_forward(i, 0, what), what);
-	}
+	if (!ret)
+		ret = nft_b_base_rules(&b, &fw_feature, &fw_bases[0], false);
 	if (ret < 0)
 		cni_err_set(err, CNI_ERR_NFT, ret, "nftables: building the firewall batch");
 	else
@@ -829,7 +836,6 @@ int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nf
 {
 	struct iso is = { fw ? fw->bridge : NULL, fw && fw->isolated, true };
 	struct hookin h = { NFPROTO_IPV4, fw ? fw->admin_chain : NULL };
-	uint32_t dtype = 0;
 	int ret = check_spec(fw, err);
 
 	if (!ret && has_family(fw->ips, fw->n, AF_INET))
@@ -839,7 +845,7 @@ int nft_fw_check(struct nft_sock *s, const struct nft_attach *a, const struct nf
 		ret = hookin_check(s, &h, err);
 	if (!ret && is.bridge)
 		ret = iso_check(s, &is, err);
-	if (!ret && nft_map_get(s, &fw_maps_v1[0], &dtype) == 0 && dtype == NFT_DATA_VERDICT)
+	if (!ret && fw_v1_map(s, 0) > 0)
 		ret = cni_err_set(err, CNI_ERR_CHECK, -ENOENT, "firewall: inet " T " still has an earlier cnip's "
 				  "verdict maps; the next firewall ADD, DEL or GC on this node rewrites them");
 	if (!ret)

@@ -65,6 +65,12 @@ ipt_save() {
 	echo "$out"
 }
 
+# Our table: its attachment chains; in a listing $T, what leads to one and map $1's element for $2.
+fw_chains() { nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length'; }
+to_fw_chains() { jq '[.nftables[] | (.rule?, .map?) | select(.) | tostring | select(test("\"(jump|goto)\":\\{\"target\":\"fw-"))] | length' <<<"$T"; }
+has_elem() { jq -e --arg m "$1" --arg a "$2" '[.nftables[] | .map // empty | select(.name == $m) | .elem[]? | select(.[0] == $a)] | length == 1' <<<"$T" >/dev/null; }
+map_data() { nft -j list map inet cnip_firewall "$1" | jq -r '.nftables[] | .map? | select(.) | .map'; }
+
 note "a node whose FORWARD policy is DROP drops pod traffic when no firewall plugin is chained"
 iptables -P FORWARD DROP
 ip6tables -P FORWARD DROP
@@ -102,10 +108,9 @@ for fam in 4 6; do
 done
 assert_eq "$(jq '[.nftables[] | .rule? | select(.chain == "forward") | tostring | select(contains("\"@pods"))] | length' <<<"$T")" 6 \
 	"forward's lookups in pods4/pods6 (from, replies, published; two families)"
-assert_eq "$(jq '[.nftables[] | (.rule?, .map?) | select(.) | tostring | select(test("\"(jump|goto)\":\\{\"target\":\"fw-"))] | length' <<<"$T")" 0 \
+assert_eq "$(to_fw_chains)" 0 \
 	"rules and elements leading to a pod's chain"
-jq -e --arg a "$P1_4" '[.nftables[] | .map // empty | select(.name == "pods4") | .elem[]? | select(.[0] == $a)] | length == 1' <<<"$T" >/dev/null ||
-	fail "no pods4 element for $P1_4"
+has_elem pods4 "$P1_4" || fail "no pods4 element for $P1_4"
 
 note "the admin chain overrides: a DROP there cuts the pod off"
 iptables -A CNI-ADMIN -s "$P1_4" -j DROP
@@ -147,13 +152,13 @@ unpod fwl-p1 "$C" 18080
 for fam in 4 6; do
 	assert_eq "$(nft -j list map inet cnip_firewall pods$fam | jq '[.nftables[] | .map? | select(.) | .elem // [] | length] | add')" 0 "pods$fam elements"
 done
-assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 0 "attachment chains"
+assert_eq "$(fw_chains)" 0 "attachment chains"
 ip netns add fwl-p2
 R=$("$CNICTL" add "$C" fwl-p2 --id fwl-p2 --cap-args "$(caps 18082)")
 fw=$(jq -c '.plugins[2] + {cniVersion: "1.0.0", name: "fwlnet"}' "$C")
 cni_ok firewall DEL "$fw" CNI_CONTAINERID=fwl-p2 CNI_NETNS=
 cni_ok firewall DEL "$fw" CNI_CONTAINERID=fwl-p2 CNI_NETNS=
-assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 0 "attachment chains after DEL without prevResult"
+assert_eq "$(fw_chains)" 0 "attachment chains after DEL without prevResult"
 "$CNICTL" del "$C" fwl-p2 --id fwl-p2 --cap-args "$(caps 18082)" >/dev/null || fail "chain DEL"
 ip netns del fwl-p2
 
@@ -162,11 +167,11 @@ pod fwl-g1 "$C" 18083
 pod fwl-g2 "$C" 18084
 G2_4=$IP4
 cni_ok firewall GC "$(jq -c '.plugins[2] + {cniVersion: "1.1.0", name: "fwlnet"}' "$C")" CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
-assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 2 \
+assert_eq "$(fw_chains)" 2 \
 	"attachment chains after GC without cni.dev/valid-attachments (nothing tells stale from live)"
 cni_ok firewall GC "$(jq -c '.plugins[2] + {cniVersion: "1.1.0", name: "fwlnet", "cni.dev/valid-attachments": [{containerID: "fwl-g1", ifname: "eth0"}]}' "$C")" \
 	CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
-assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 1 "attachment chains after GC"
+assert_eq "$(fw_chains)" 1 "attachment chains after GC"
 nft -j list map inet cnip_firewall pods4 | grep -q "\"$G2_4\"" && fail "GC left $G2_4"
 assert_eq "$(tcp fwl-g1 $OUT_IP 7000)" outside "the kept pod still reaches out"
 unpod fwl-g1 "$C" 18083
@@ -220,14 +225,12 @@ jq_ok "$CK" '.code == 105 and (.msg | test("earlier cnip"))'
 pod fwl-u2 "$C" 18096
 T=$(nft -j list table inet cnip_firewall)
 assert_eq "$(jq '[.nftables[] | .map // empty | select(.name | test("^pods")) | select(.map == "ifname")] | length' <<<"$T")" 2 "owner maps after the rewrite"
-assert_eq "$(jq '[.nftables[] | (.rule?, .map?) | select(.) | tostring | select(test("\"(jump|goto)\":\\{\"target\":\"fw-"))] | length' <<<"$T")" 0 \
+assert_eq "$(to_fw_chains)" 0 \
 	"rules and elements leading to a pod's chain after the rewrite"
 for a in "$U1_4" "$IP4"; do
-	jq -e --arg a "$a" '[.nftables[] | .map // empty | select(.name == "pods4") | .elem[]? | select(.[0] == $a)] | length == 1' <<<"$T" >/dev/null ||
-		fail "no pods4 element for $a after the rewrite"
+	has_elem pods4 "$a" || fail "no pods4 element for $a after the rewrite"
 done
-jq -e --arg a "$U1_6" '[.nftables[] | .map // empty | select(.name == "pods6") | .elem[]? | select(.[0] == $a)] | length == 1' <<<"$T" >/dev/null ||
-	fail "no pods6 element for $U1_6 after the rewrite"
+has_elem pods6 "$U1_6" || fail "no pods6 element for $U1_6 after the rewrite"
 assert_eq "$(tcp fwl-u1 $OUT_IP 7000)$(tcp fwl-u1 $OUT_IP6 7000)" outsideoutside "rewritten: the old pod -> outside (v4, v6)"
 assert_eq "$(tcp fwl-out $NODE_IP 18095)" fwl-u1 "rewritten: outside -> node:18095 -> the old pod"
 assert_eq "$(tcp fwl-u2 $OUT_IP 7000)" outside "rewritten: the new pod -> outside"
@@ -236,14 +239,14 @@ assert_eq "$(tcp fwl-u2 $OUT_IP 7000)" outside "rewritten: the new pod -> outsid
 # GC and DEL rewrite it too (DEL could not remove a chain an element still jumps to).
 nft -f "$TMP/v1.nft" || fail "could not write the earlier layout again"
 unpod fwl-u2 "$C" 18096
-assert_eq "$(nft -j list map inet cnip_firewall pods4 | jq -r '.nftables[] | .map? | select(.) | .map')" ifname "pods4 after a DEL on the earlier layout"
-assert_eq "$(nft -j list table inet cnip_firewall | jq '[.nftables[] | .chain? | select(.) | .name | select(startswith("fw-"))] | length')" 1 \
+assert_eq "$(map_data pods4)" ifname "pods4 after a DEL on the earlier layout"
+assert_eq "$(fw_chains)" 1 \
 	"attachment chains after that DEL"
 grep -vF -e " $IP4 :" -e " $IP6 :" "$TMP/v1.nft" >"$TMP/v1b.nft"
 nft -f "$TMP/v1b.nft" || fail "could not write the earlier layout a third time"
 cni_ok firewall GC "$(jq -c '.plugins[2] + {cniVersion: "1.1.0", name: "fwlnet", "cni.dev/valid-attachments": [{containerID: "fwl-u1", ifname: "eth0"}]}' "$C")" \
 	CNI_CONTAINERID= CNI_NETNS= CNI_IFNAME=
-assert_eq "$(nft -j list map inet cnip_firewall pods6 | jq -r '.nftables[] | .map? | select(.) | .map')" ifname "pods6 after a GC on the earlier layout"
+assert_eq "$(map_data pods6)" ifname "pods6 after a GC on the earlier layout"
 "$CNICTL" check "$C" fwl-u1 --id fwl-u1 || fail "CHECK of the old pod after the GC"
 unpod fwl-u1 "$C" 18095
 
