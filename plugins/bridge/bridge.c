@@ -230,17 +230,11 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 		ret = gateways(&s.c, r, &ctx->err);
 	if (ret < 0)
 		goto fail;
-	ret = podnet_pod_configure(s.pod, &(struct podnet_conf){
-		.ifindex = v.pod_ifindex, .ifname = ctx->ifname, .netns_fd = ctx->netns_fd, .iface = IF_POD,
-		.enable_dad = s.c.enable_dad, .link_down = s.c.disable_container_iface }, r, &ctx->err);
-	if (ret < 0)
-		goto fail;
-	/* A veth is up only once both ends are: a down pod end never gets there. */
-	if (!s.c.disable_container_iface) {
-		ret = nl_link_wait_up(s.node, v.host_ifindex, PORT_UP_TIMEOUT_MS, &ctx->err);
-		if (ret < 0)
-			goto fail;
-	}
+	/*
+	 * The node's side before the pod's link comes up: that wakes the kernel's
+	 * workers (link watch, IPv6 address configuration), which hold the RTNL
+	 * lock for a while, and a request of ours that needs it then waits.
+	 */
 	if (s.c.is_gw && r->n_ips) {
 		struct nl_link gl;
 
@@ -253,6 +247,17 @@ static int br_add(struct cni_ctx *ctx, struct cni_result **out)
 			ret = cni_err_set(&ctx->err, CNI_ERR_INTERNAL, -ENOMEM, "building the result");
 			goto fail;
 		}
+	}
+	ret = podnet_pod_configure(s.pod, &(struct podnet_conf){
+		.ifindex = v.pod_ifindex, .ifname = ctx->ifname, .netns_fd = ctx->netns_fd, .iface = IF_POD,
+		.enable_dad = s.c.enable_dad, .link_down = s.c.disable_container_iface }, r, &ctx->err);
+	if (ret < 0)
+		goto fail;
+	/* A veth is up only once both ends are: a down pod end never gets there. */
+	if (!s.c.disable_container_iface) {
+		ret = nl_link_wait_up(s.node, v.host_ifindex, PORT_UP_TIMEOUT_MS, &ctx->err);
+		if (ret < 0)
+			goto fail;
 	}
 	ips = result_ips(r, IF_POD, &nips);
 	if (!ips) {
